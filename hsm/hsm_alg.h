@@ -30,20 +30,20 @@ typedef enum {
 } hsm_keytype_t;
 
 typedef struct {
-	uint8_t number;               /* DNSSEC algorithm number */
-	const char *name;             /* "ECDSAP256SHA256" */
+	uint8_t number;   /* DNSSEC algorithm number */
+	const char *name; /* "ECDSAP256SHA256" */
 	hsm_keytype_t keytype;
-	unsigned default_bits;        /* RSA modulus or curve size */
-	const uint8_t *ec_params;     /* DER CKA_EC_PARAMS (curve OID), NULL for RSA */
+	unsigned default_bits;    /* RSA modulus or curve size */
+	const uint8_t *ec_params; /* DER CKA_EC_PARAMS (curve OID), NULL for RSA */
 	size_t ec_params_len;
-	const char *digest;           /* OpenSSL digest name, NULL for EdDSA */
-	size_t digest_len;            /* 0 for EdDSA */
-	const uint8_t *digest_info;   /* RSA DigestInfo prefix, NULL otherwise */
+	const char *digest;         /* OpenSSL digest name, NULL for EdDSA */
+	size_t digest_len;          /* 0 for EdDSA */
+	const uint8_t *digest_info; /* RSA DigestInfo prefix, NULL otherwise */
 	size_t digest_info_len;
-	CK_MECHANISM_TYPE gen_mech;   /* key pair generation */
-	CK_MECHANISM_TYPE sign_mech;  /* raw mechanism: host digest, device signs */
+	CK_MECHANISM_TYPE gen_mech;      /* key pair generation */
+	CK_MECHANISM_TYPE sign_mech;     /* raw mechanism: host digest, device signs */
 	CK_MECHANISM_TYPE combined_mech; /* hash-and-sign mechanism (fallback flag) */
-	size_t point_len;             /* EC/EdDSA public key size in DNSKEY, 0 for RSA */
+	size_t point_len;                /* EC/EdDSA public key size in DNSKEY, 0 for RSA */
 } hsm_alg_t;
 
 /* Table entry for a DNSSEC algorithm number, NULL if unsupported. */

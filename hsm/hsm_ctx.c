@@ -17,7 +17,7 @@ struct hsm_ctx {
 	struct env_pin {
 		const char *var;
 		hsm_pin_t *pin;
-	} *env_pins;
+	} * env_pins;
 	size_t nenv;
 };
 
@@ -39,8 +39,7 @@ static int get_module(hsm_ctx_t *ctx, const char *path, hsm_module_t **out, hsm_
 	return HSM_OK;
 }
 
-static int get_pin(hsm_ctx_t *ctx, const hsm_token_config_t *c, hsm_pin_t **out,
-		   hsm_detail_t *d)
+static int get_pin(hsm_ctx_t *ctx, const hsm_token_config_t *c, hsm_pin_t **out, hsm_detail_t *d)
 {
 	if (c->pin_file != NULL) {
 		return hsm_pin_from_file(c->pin_file, out, d);
@@ -63,7 +62,7 @@ static int get_pin(hsm_ctx_t *ctx, const hsm_token_config_t *c, hsm_pin_t **out,
 }
 
 int hsm_ctx_new(const hsm_token_config_t *configs, size_t count, hsm_ctx_t **out,
-		hsm_detail_t *detail)
+                hsm_detail_t *detail)
 {
 	hsm_ctx_t *ctx = calloc(1, sizeof(*ctx));
 	if (ctx == NULL) {
@@ -80,7 +79,8 @@ int hsm_ctx_new(const hsm_token_config_t *configs, size_t count, hsm_ctx_t **out
 		const hsm_token_config_t *c = &configs[i];
 		ret = HSM_ERR_CONFIG;
 		if (c->name == NULL || *c->name == '\0' || c->module == NULL || c->uri == NULL) {
-			hsm_detail_text(detail, "token %zu: name, module and uri are required", i + 1);
+			hsm_detail_text(detail, "token %zu: name, module and uri are required",
+			                i + 1);
 			goto fail;
 		}
 		if (hsm_ctx_token(ctx, c->name) != NULL) {

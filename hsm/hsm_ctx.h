@@ -23,7 +23,7 @@ typedef struct hsm_ctx hsm_ctx_t;
  * HSM_ERR_MODULE, HSM_ERR_URI, HSM_ERR_URI_PIN, HSM_ERR_PIN_FILE,
  * HSM_ERR_PIN_MISSING, -errno; detail names the token. */
 int hsm_ctx_new(const hsm_token_config_t *configs, size_t count, hsm_ctx_t **out,
-		hsm_detail_t *detail);
+                hsm_detail_t *detail);
 
 /* Number of tokens, and the i-th (borrowed for the context's life). */
 size_t hsm_ctx_count(const hsm_ctx_t *ctx);

@@ -47,7 +47,7 @@ int hsm_dnskey_pubkey(const hsm_pubkey_t *pub, uint8_t *out, size_t cap, size_t 
 /* Builds DNSKEY RDATA: flags, protocol 3, algorithm, public key. Returns
  * HSM_OK or HSM_ERR_BUFFER. */
 int hsm_dnskey_rdata(uint16_t flags, uint8_t alg, const uint8_t *pubkey, size_t pubkey_len,
-		     uint8_t *out, size_t cap, size_t *len);
+                     uint8_t *out, size_t cap, size_t *len);
 
 /* Key tag of DNSKEY RDATA (RFC 4034 appendix B; the flags, including REVOKE,
  * are part of the RDATA and so of the tag). */
@@ -58,6 +58,6 @@ uint16_t hsm_dnskey_keytag(const uint8_t *rdata, size_t len);
  * is HSM_DS_SHA256 or HSM_DS_SHA384. Returns HSM_OK, HSM_ERR_ALGORITHM for
  * another digest type, HSM_ERR_BUFFER, HSM_ERR_CRYPTO. */
 int hsm_dnskey_ds(const uint8_t *owner, size_t owner_len, const uint8_t *rdata, size_t rdata_len,
-		  uint8_t digest_type, uint8_t *out, size_t cap, size_t *len);
+                  uint8_t digest_type, uint8_t *out, size_t cap, size_t *len);
 
 #endif

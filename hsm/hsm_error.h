@@ -19,16 +19,16 @@
 
 typedef enum {
 	HSM_OK = 0,
-	HSM_ERR_NOMEM = -1000,       /* out of memory */
-	HSM_ERR_INVAL = -1001,       /* invalid argument or configuration */
-	HSM_ERR_MODULE = -1002,      /* module cannot be loaded (dlopen, C_GetFunctionList) */
-	HSM_ERR_CKR = -1003,         /* a Cryptoki call failed; detail has the CK_RV */
-	HSM_ERR_URI = -1004,         /* malformed PKCS#11 URI */
-	HSM_ERR_URI_PIN = -1005,     /* PKCS#11 URI carries a PIN (refused) */
-	HSM_ERR_NO_TOKEN = -1006,    /* no token matches the URI */
-	HSM_ERR_MANY_TOKENS = -1007, /* several tokens match the URI */
-	HSM_ERR_PIN_FILE = -1008,    /* PIN file unreadable, empty or too open */
-	HSM_ERR_PIN_MISSING = -1009, /* no PIN source configured or SIGNER_PIN unset */
+	HSM_ERR_NOMEM = -1000,         /* out of memory */
+	HSM_ERR_INVAL = -1001,         /* invalid argument or configuration */
+	HSM_ERR_MODULE = -1002,        /* module cannot be loaded (dlopen, C_GetFunctionList) */
+	HSM_ERR_CKR = -1003,           /* a Cryptoki call failed; detail has the CK_RV */
+	HSM_ERR_URI = -1004,           /* malformed PKCS#11 URI */
+	HSM_ERR_URI_PIN = -1005,       /* PKCS#11 URI carries a PIN (refused) */
+	HSM_ERR_NO_TOKEN = -1006,      /* no token matches the URI */
+	HSM_ERR_MANY_TOKENS = -1007,   /* several tokens match the URI */
+	HSM_ERR_PIN_FILE = -1008,      /* PIN file unreadable, empty or too open */
+	HSM_ERR_PIN_MISSING = -1009,   /* no PIN source configured or SIGNER_PIN unset */
 	HSM_ERR_PIN_INCORRECT = -1010, /* token said CKR_PIN_INCORRECT (never retried) */
 	HSM_ERR_PIN_LOCKED = -1011,    /* token said CKR_PIN_LOCKED (never retried) */
 	HSM_ERR_PIN_EXPIRED = -1012,   /* token said CKR_PIN_EXPIRED (never retried) */
@@ -43,8 +43,8 @@ typedef enum {
 	HSM_ERR_VERIFY = -1021,        /* signature does not verify */
 	HSM_ERR_CRYPTO = -1022,        /* OpenSSL failure */
 	HSM_ERR_CONFIG = -1023,        /* token configuration refused */
-	HSM_ERR_SIGN_DATA = -1024,     /* the token refuses this message (e.g. CKR_DATA_LEN_RANGE) */
-	HSM_ERR_BUFFER = -1025,        /* output buffer too small */
+	HSM_ERR_SIGN_DATA = -1024, /* the token refuses this message (e.g. CKR_DATA_LEN_RANGE) */
+	HSM_ERR_BUFFER = -1025,    /* output buffer too small */
 } hsm_status_t;
 
 /* Raw cause of a failure, for the operator. Filled by functions that take one
@@ -72,6 +72,6 @@ void hsm_detail_ckr(hsm_detail_t *detail, const char *func, CK_RV rv);
 
 /* Sets detail (if non-NULL) to a printf-formatted text, clearing func/rv. */
 void hsm_detail_text(hsm_detail_t *detail, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 #endif

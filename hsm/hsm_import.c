@@ -41,8 +41,8 @@ static void parts_clear(parts_t *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static int add(struct part *list, size_t *n, CK_ATTRIBUTE_TYPE type, const uint8_t *val,
-	       size_t len, bool secret)
+static int add(struct part *list, size_t *n, CK_ATTRIBUTE_TYPE type, const uint8_t *val, size_t len,
+               bool secret)
 {
 	uint8_t *copy = malloc(len ? len : 1);
 	if (copy == NULL) {
@@ -55,7 +55,7 @@ static int add(struct part *list, size_t *n, CK_ATTRIBUTE_TYPE type, const uint8
 }
 
 static int add_bn(parts_t *p, bool priv, const EVP_PKEY *pkey, const char *param,
-		  CK_ATTRIBUTE_TYPE type)
+                  CK_ATTRIBUTE_TYPE type)
 {
 	BIGNUM *bn = NULL;
 	if (EVP_PKEY_get_bn_param(pkey, param, &bn) != 1) {
@@ -67,7 +67,7 @@ static int add_bn(parts_t *p, bool priv, const EVP_PKEY *pkey, const char *param
 	if (buf != NULL) {
 		BN_bn2bin(bn, buf);
 		ret = priv ? add(p->priv, &p->npriv, type, buf, len, true)
-			   : add(p->pub, &p->npub, type, buf, len, false);
+		           : add(p->pub, &p->npub, type, buf, len, false);
 		OPENSSL_clear_free(buf, len);
 	}
 	BN_clear_free(bn);
@@ -102,7 +102,14 @@ static int parts_from_pkey(const hsm_alg_t *alg, EVP_PKEY *pkey, parts_t *p, hsm
 		}
 		int bits = EVP_PKEY_get_bits(pkey);
 		if (bits < 512 || bits > 4096) {
-			hsm_detail_text(d, "RSA keys of %d bits are not imported (512..4096)", bits);
+			hsm_detail_text(d, "RSA keys of %d bits are not imported (512..4096)",
+			                bits);
+			return HSM_ERR_KEY_TYPE;
+		}
+		/* PKCS#1 v1.5 needs 11 bytes of padding around the DigestInfo. */
+		if ((size_t)(bits + 7) / 8 < 11 + alg->digest_info_len + alg->digest_len) {
+			hsm_detail_text(d, "an RSA key of %d bits is too small for %s", bits,
+			                alg->name);
 			return HSM_ERR_KEY_TYPE;
 		}
 		p->ck_type = CKK_RSA;
@@ -111,16 +118,16 @@ static int parts_from_pkey(const hsm_alg_t *alg, EVP_PKEY *pkey, parts_t *p, hsm
 			CK_ATTRIBUTE_TYPE type;
 			bool priv;
 		} rsa[] = {
-			{OSSL_PKEY_PARAM_RSA_N, CKA_MODULUS, true},
-			{OSSL_PKEY_PARAM_RSA_E, CKA_PUBLIC_EXPONENT, true},
-			{OSSL_PKEY_PARAM_RSA_D, CKA_PRIVATE_EXPONENT, true},
-			{OSSL_PKEY_PARAM_RSA_FACTOR1, CKA_PRIME_1, true},
-			{OSSL_PKEY_PARAM_RSA_FACTOR2, CKA_PRIME_2, true},
-			{OSSL_PKEY_PARAM_RSA_EXPONENT1, CKA_EXPONENT_1, true},
-			{OSSL_PKEY_PARAM_RSA_EXPONENT2, CKA_EXPONENT_2, true},
-			{OSSL_PKEY_PARAM_RSA_COEFFICIENT1, CKA_COEFFICIENT, true},
-			{OSSL_PKEY_PARAM_RSA_N, CKA_MODULUS, false},
-			{OSSL_PKEY_PARAM_RSA_E, CKA_PUBLIC_EXPONENT, false},
+		        {OSSL_PKEY_PARAM_RSA_N, CKA_MODULUS, true},
+		        {OSSL_PKEY_PARAM_RSA_E, CKA_PUBLIC_EXPONENT, true},
+		        {OSSL_PKEY_PARAM_RSA_D, CKA_PRIVATE_EXPONENT, true},
+		        {OSSL_PKEY_PARAM_RSA_FACTOR1, CKA_PRIME_1, true},
+		        {OSSL_PKEY_PARAM_RSA_FACTOR2, CKA_PRIME_2, true},
+		        {OSSL_PKEY_PARAM_RSA_EXPONENT1, CKA_EXPONENT_1, true},
+		        {OSSL_PKEY_PARAM_RSA_EXPONENT2, CKA_EXPONENT_2, true},
+		        {OSSL_PKEY_PARAM_RSA_COEFFICIENT1, CKA_COEFFICIENT, true},
+		        {OSSL_PKEY_PARAM_RSA_N, CKA_MODULUS, false},
+		        {OSSL_PKEY_PARAM_RSA_E, CKA_PUBLIC_EXPONENT, false},
 		};
 		for (size_t i = 0; i < sizeof(rsa) / sizeof(rsa[0]) && ret == HSM_OK; i++) {
 			ret = add_bn(p, rsa[i].priv, pkey, rsa[i].param, rsa[i].type);
@@ -138,7 +145,7 @@ static int parts_from_pkey(const hsm_alg_t *alg, EVP_PKEY *pkey, parts_t *p, hsm
 		if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_PRIV_KEY, &bn) != 1 ||
 		    BN_bn2binpad(bn, scalar, (int)slen) != (int)slen ||
 		    EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, point,
-						    sizeof(point), &plen) != 1 ||
+		                                    sizeof(point), &plen) != 1 ||
 		    plen != 1 + alg->point_len || point[0] != 0x04) {
 			BN_clear_free(bn);
 			OPENSSL_cleanse(scalar, sizeof(scalar));
@@ -146,14 +153,14 @@ static int parts_from_pkey(const hsm_alg_t *alg, EVP_PKEY *pkey, parts_t *p, hsm
 		}
 		BN_clear_free(bn);
 		ret = add(p->priv, &p->npriv, CKA_EC_PARAMS, alg->ec_params, alg->ec_params_len,
-			  false);
+		          false);
 		if (ret == HSM_OK) {
 			ret = add(p->priv, &p->npriv, CKA_VALUE, scalar, slen, true);
 		}
 		OPENSSL_cleanse(scalar, sizeof(scalar));
 		if (ret == HSM_OK) {
 			ret = add(p->pub, &p->npub, CKA_EC_PARAMS, alg->ec_params,
-				  alg->ec_params_len, false);
+			          alg->ec_params_len, false);
 		}
 		if (ret == HSM_OK) {
 			ret = add_point(p, point, plen);
@@ -174,14 +181,14 @@ static int parts_from_pkey(const hsm_alg_t *alg, EVP_PKEY *pkey, parts_t *p, hsm
 			return HSM_ERR_CRYPTO;
 		}
 		ret = add(p->priv, &p->npriv, CKA_EC_PARAMS, alg->ec_params, alg->ec_params_len,
-			  false);
+		          false);
 		if (ret == HSM_OK) {
 			ret = add(p->priv, &p->npriv, CKA_VALUE, seed, slen, true);
 		}
 		OPENSSL_cleanse(seed, sizeof(seed));
 		if (ret == HSM_OK) {
 			ret = add(p->pub, &p->npub, CKA_EC_PARAMS, alg->ec_params,
-				  alg->ec_params_len, false);
+			          alg->ec_params_len, false);
 		}
 		if (ret == HSM_OK) {
 			ret = add_point(p, pub, plen);
@@ -240,8 +247,8 @@ static CK_ULONG private_flags(CK_ATTRIBUTE *t, CK_ULONG n)
 
 /* Wraps the PKCS#8 key under a one-time AES key and unwraps it in the token. */
 static CK_RV unwrap_private(CK_FUNCTION_LIST_PTR fn, CK_SESSION_HANDLE h, import_arg_t *a,
-			    CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out,
-			    const char **func)
+                            CK_ATTRIBUTE *tmpl, CK_ULONG n, CK_OBJECT_HANDLE *out,
+                            const char **func)
 {
 	uint8_t kek[32];
 	uint8_t *wrapped = malloc(a->parts->pkcs8_len + 16);
@@ -256,7 +263,7 @@ static CK_RV unwrap_private(CK_FUNCTION_LIST_PTR fn, CK_SESSION_HANDLE h, import
 		EVP_CIPHER_CTX_set_flags(c, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
 		ok = EVP_EncryptInit_ex(c, EVP_aes_256_wrap_pad(), NULL, kek, NULL) == 1 &&
 		     EVP_EncryptUpdate(c, wrapped, &wlen, a->parts->pkcs8,
-				       (int)a->parts->pkcs8_len) == 1 &&
+		                       (int)a->parts->pkcs8_len) == 1 &&
 		     EVP_EncryptFinal_ex(c, wrapped + wlen, &flen) == 1;
 	}
 	EVP_CIPHER_CTX_free(c);
@@ -266,11 +273,11 @@ static CK_RV unwrap_private(CK_FUNCTION_LIST_PTR fn, CK_SESSION_HANDLE h, import
 		CK_OBJECT_CLASS cls = CKO_SECRET_KEY;
 		CK_KEY_TYPE kt = CKK_AES;
 		CK_ATTRIBUTE kt_tmpl[] = {
-			{CKA_CLASS, &cls, sizeof(cls)},
-			{CKA_KEY_TYPE, &kt, sizeof(kt)},
-			{CKA_TOKEN, (void *)&no, sizeof(no)},
-			{CKA_UNWRAP, (void *)&yes, sizeof(yes)},
-			{CKA_VALUE, kek, sizeof(kek)},
+		        {CKA_CLASS, &cls, sizeof(cls)},
+		        {CKA_KEY_TYPE, &kt, sizeof(kt)},
+		        {CKA_TOKEN, (void *)&no, sizeof(no)},
+		        {CKA_UNWRAP, (void *)&yes, sizeof(yes)},
+		        {CKA_VALUE, kek, sizeof(kek)},
 		};
 		CK_OBJECT_HANDLE hk;
 		*func = "C_CreateObject";
@@ -278,8 +285,8 @@ static CK_RV unwrap_private(CK_FUNCTION_LIST_PTR fn, CK_SESSION_HANDLE h, import
 		if (rv == CKR_OK) {
 			CK_MECHANISM mech = {CKM_AES_KEY_WRAP_PAD, NULL, 0};
 			*func = "C_UnwrapKey";
-			rv = fn->C_UnwrapKey(h, &mech, hk, wrapped, (CK_ULONG)(wlen + flen), tmpl, n,
-					     out);
+			rv = fn->C_UnwrapKey(h, &mech, hk, wrapped, (CK_ULONG)(wlen + flen), tmpl,
+			                     n, out);
 			fn->C_DestroyObject(h, hk);
 		}
 	}
@@ -296,7 +303,7 @@ static bool refused(CK_RV rv)
 }
 
 static CK_RV import_op(hsm_session_t *s, CK_SESSION_HANDLE h, void *arg, unsigned attempt,
-		       const char **func)
+                       const char **func)
 {
 	import_arg_t *a = arg;
 	parts_t *p = a->parts;
@@ -360,14 +367,14 @@ static CK_RV import_op(hsm_session_t *s, CK_SESSION_HANDLE h, void *arg, unsigne
 }
 
 int hsm_import(hsm_token_t *token, const hsm_alg_t *alg, EVP_PKEY *pkey, const char *label,
-	       hsm_import_mode_t mode, hsm_key_t *out, hsm_detail_t *detail)
+               hsm_import_mode_t mode, hsm_key_t *out, hsm_detail_t *detail)
 {
 	if (alg == NULL || pkey == NULL) {
 		return HSM_ERR_ALGORITHM;
 	}
 	if (label == NULL || strlen(label) >= HSM_KEY_LABEL_MAX) {
 		hsm_detail_text(detail, "a label of at most %d bytes is required",
-				HSM_KEY_LABEL_MAX - 1);
+		                HSM_KEY_LABEL_MAX - 1);
 		return HSM_ERR_INVAL;
 	}
 	parts_t parts;
@@ -397,7 +404,7 @@ int hsm_import(hsm_token_t *token, const hsm_alg_t *alg, EVP_PKEY *pkey, const c
 		snprintf(key.label, sizeof(key.label), "%s", label);
 		key.keytype = alg->keytype;
 		key.bits = alg->keytype == HSM_KEYTYPE_RSA ? (unsigned)EVP_PKEY_get_bits(pkey)
-							    : alg->default_bits;
+		                                           : alg->default_bits;
 		key.alg = alg;
 		key.local = false;
 		key.has_public = true;

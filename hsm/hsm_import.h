@@ -32,8 +32,10 @@ typedef enum {
 
 /* Imports pkey for alg into token with label. Returns HSM_OK and the key in
  * *out, HSM_ERR_ALGORITHM (pkey does not fit alg), HSM_ERR_KEY_TYPE (RSA size
- * outside 512..4096), HSM_ERR_CRYPTO, or the token's refusal in detail. */
+ * outside 512..4096, or too small for alg's padding), HSM_ERR_INVAL (label
+ * missing or longer than 127 bytes), HSM_ERR_CRYPTO, or the token's refusal
+ * in detail. */
 int hsm_import(hsm_token_t *token, const hsm_alg_t *alg, EVP_PKEY *pkey, const char *label,
-	       hsm_import_mode_t mode, hsm_key_t *out, hsm_detail_t *detail);
+               hsm_import_mode_t mode, hsm_key_t *out, hsm_detail_t *detail);
 
 #endif

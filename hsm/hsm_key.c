@@ -26,7 +26,7 @@ void hsm_key_id_hex(const hsm_key_t *key, char *out, size_t len)
 
 /* Reads a variable-length attribute into a malloc'ed buffer. */
 static CK_RV get_attr(CK_FUNCTION_LIST_PTR fn, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
-		      CK_ATTRIBUTE_TYPE type, uint8_t **val, size_t *len)
+                      CK_ATTRIBUTE_TYPE type, uint8_t **val, size_t *len)
 {
 	CK_ATTRIBUTE a = {type, NULL, 0};
 	CK_RV rv = fn->C_GetAttributeValue(h, obj, &a, 1);
@@ -75,8 +75,8 @@ static const hsm_alg_t *alg_by_params(const uint8_t *params, size_t len)
 
 /* Finds all objects of class cls matching an optional id and label. */
 static CK_RV find_objects(CK_FUNCTION_LIST_PTR fn, CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls,
-			  const uint8_t *id, size_t id_len, const char *label,
-			  CK_OBJECT_HANDLE **out, size_t *count)
+                          const uint8_t *id, size_t id_len, const char *label,
+                          CK_OBJECT_HANDLE **out, size_t *count)
 {
 	CK_ATTRIBUTE tmpl[3] = {{CKA_CLASS, &cls, sizeof(cls)}};
 	CK_ULONG n = 1;
@@ -120,14 +120,14 @@ static CK_RV find_objects(CK_FUNCTION_LIST_PTR fn, CK_SESSION_HANDLE h, CK_OBJEC
 }
 
 CK_RV hsm_key_describe(hsm_session_t *session, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
-		       hsm_key_t *key)
+                       hsm_key_t *key)
 {
 	CK_FUNCTION_LIST_PTR fn = hsm_token_functions(hsm_session_token(session));
 	CK_KEY_TYPE kt = 0;
 	CK_BBOOL local = CK_FALSE;
 	CK_ATTRIBUTE fixed[] = {
-		{CKA_KEY_TYPE, &kt, sizeof(kt)},
-		{CKA_LOCAL, &local, sizeof(local)},
+	        {CKA_KEY_TYPE, &kt, sizeof(kt)},
+	        {CKA_LOCAL, &local, sizeof(local)},
 	};
 	CK_RV rv = fn->C_GetAttributeValue(h, obj, fixed, 2);
 	if (rv != CKR_OK && rv != CKR_ATTRIBUTE_TYPE_INVALID) {
@@ -224,7 +224,7 @@ static CK_RV gen_lookup(CK_FUNCTION_LIST_PTR fn, CK_SESSION_HANDLE h, gen_arg_t 
 }
 
 static CK_RV gen_op(hsm_session_t *s, CK_SESSION_HANDLE h, void *arg, unsigned attempt,
-		    const char **func)
+                    const char **func)
 {
 	gen_arg_t *g = arg;
 	CK_FUNCTION_LIST_PTR fn = hsm_token_functions(hsm_session_token(s));
@@ -240,12 +240,9 @@ static CK_RV gen_op(hsm_session_t *s, CK_SESSION_HANDLE h, void *arg, unsigned a
 	CK_BYTE e[] = {0x01, 0x00, 0x01};
 	CK_ULONG label_len = strlen(g->label);
 	CK_ATTRIBUTE pub[8] = {
-		{CKA_TOKEN, (void *)&yes, sizeof(yes)},
-		{CKA_PRIVATE, (void *)&no, sizeof(no)},
-		{CKA_VERIFY, (void *)&yes, sizeof(yes)},
-		{CKA_ENCRYPT, (void *)&no, sizeof(no)},
-		{CKA_ID, g->id, sizeof(g->id)},
-		{CKA_LABEL, (void *)g->label, label_len},
+	        {CKA_TOKEN, (void *)&yes, sizeof(yes)},  {CKA_PRIVATE, (void *)&no, sizeof(no)},
+	        {CKA_VERIFY, (void *)&yes, sizeof(yes)}, {CKA_ENCRYPT, (void *)&no, sizeof(no)},
+	        {CKA_ID, g->id, sizeof(g->id)},          {CKA_LABEL, (void *)g->label, label_len},
 	};
 	CK_ULONG npub = 6;
 	if (g->alg->keytype == HSM_KEYTYPE_RSA) {
@@ -253,25 +250,25 @@ static CK_RV gen_op(hsm_session_t *s, CK_SESSION_HANDLE h, void *arg, unsigned a
 		pub[npub++] = (CK_ATTRIBUTE){CKA_PUBLIC_EXPONENT, e, sizeof(e)};
 	} else {
 		pub[npub++] = (CK_ATTRIBUTE){CKA_EC_PARAMS, (void *)g->alg->ec_params,
-					     g->alg->ec_params_len};
+		                             g->alg->ec_params_len};
 	}
 	CK_ATTRIBUTE priv[] = {
-		{CKA_TOKEN, (void *)&yes, sizeof(yes)},
-		{CKA_PRIVATE, (void *)&yes, sizeof(yes)},
-		{CKA_SENSITIVE, (void *)&yes, sizeof(yes)},
-		{CKA_EXTRACTABLE, (void *)&no, sizeof(no)},
-		{CKA_SIGN, (void *)&yes, sizeof(yes)},
-		{CKA_DECRYPT, (void *)&no, sizeof(no)},
-		{CKA_UNWRAP, (void *)&no, sizeof(no)},
-		{CKA_DERIVE, (void *)&no, sizeof(no)},
-		{CKA_ID, g->id, sizeof(g->id)},
-		{CKA_LABEL, (void *)g->label, label_len},
+	        {CKA_TOKEN, (void *)&yes, sizeof(yes)},
+	        {CKA_PRIVATE, (void *)&yes, sizeof(yes)},
+	        {CKA_SENSITIVE, (void *)&yes, sizeof(yes)},
+	        {CKA_EXTRACTABLE, (void *)&no, sizeof(no)},
+	        {CKA_SIGN, (void *)&yes, sizeof(yes)},
+	        {CKA_DECRYPT, (void *)&no, sizeof(no)},
+	        {CKA_UNWRAP, (void *)&no, sizeof(no)},
+	        {CKA_DERIVE, (void *)&no, sizeof(no)},
+	        {CKA_ID, g->id, sizeof(g->id)},
+	        {CKA_LABEL, (void *)g->label, label_len},
 	};
 	CK_MECHANISM mech = {g->alg->gen_mech, NULL, 0};
 	CK_OBJECT_HANDLE hpub, hpriv;
 	*func = "C_GenerateKeyPair";
 	CK_RV rv = fn->C_GenerateKeyPair(h, &mech, pub, npub, priv, sizeof(priv) / sizeof(priv[0]),
-					 &hpub, &hpriv);
+	                                 &hpub, &hpriv);
 	if (rv == CKR_OK) {
 		g->priv = hpriv;
 	}
@@ -281,37 +278,49 @@ static CK_RV gen_op(hsm_session_t *s, CK_SESSION_HANDLE h, void *arg, unsigned a
 static const char *mech_name(CK_MECHANISM_TYPE m)
 {
 	switch (m) {
-	case CKM_RSA_PKCS_KEY_PAIR_GEN: return "CKM_RSA_PKCS_KEY_PAIR_GEN";
-	case CKM_RSA_PKCS: return "CKM_RSA_PKCS";
-	case CKM_SHA256_RSA_PKCS: return "CKM_SHA256_RSA_PKCS";
-	case CKM_SHA512_RSA_PKCS: return "CKM_SHA512_RSA_PKCS";
-	case CKM_EC_KEY_PAIR_GEN: return "CKM_EC_KEY_PAIR_GEN";
-	case CKM_ECDSA: return "CKM_ECDSA";
-	case CKM_ECDSA_SHA256: return "CKM_ECDSA_SHA256";
-	case CKM_ECDSA_SHA384: return "CKM_ECDSA_SHA384";
-	case CKM_EC_EDWARDS_KEY_PAIR_GEN: return "CKM_EC_EDWARDS_KEY_PAIR_GEN";
-	case CKM_EDDSA: return "CKM_EDDSA";
-	default: return "mechanism";
+	case CKM_RSA_PKCS_KEY_PAIR_GEN:
+		return "CKM_RSA_PKCS_KEY_PAIR_GEN";
+	case CKM_RSA_PKCS:
+		return "CKM_RSA_PKCS";
+	case CKM_SHA256_RSA_PKCS:
+		return "CKM_SHA256_RSA_PKCS";
+	case CKM_SHA512_RSA_PKCS:
+		return "CKM_SHA512_RSA_PKCS";
+	case CKM_EC_KEY_PAIR_GEN:
+		return "CKM_EC_KEY_PAIR_GEN";
+	case CKM_ECDSA:
+		return "CKM_ECDSA";
+	case CKM_ECDSA_SHA256:
+		return "CKM_ECDSA_SHA256";
+	case CKM_ECDSA_SHA384:
+		return "CKM_ECDSA_SHA384";
+	case CKM_EC_EDWARDS_KEY_PAIR_GEN:
+		return "CKM_EC_EDWARDS_KEY_PAIR_GEN";
+	case CKM_EDDSA:
+		return "CKM_EDDSA";
+	default:
+		return "mechanism";
 	}
 }
 
 int hsm_key_generate(hsm_token_t *token, const hsm_alg_t *alg, unsigned bits, const char *label,
-		     hsm_key_t *out, hsm_detail_t *detail)
+                     hsm_key_t *out, hsm_detail_t *detail)
 {
 	if (alg == NULL) {
 		return HSM_ERR_ALGORITHM;
 	}
 	if (label == NULL || strlen(label) >= HSM_KEY_LABEL_MAX) {
 		hsm_detail_text(detail, "a label of at most %d bytes is required",
-				HSM_KEY_LABEL_MAX - 1);
+		                HSM_KEY_LABEL_MAX - 1);
 		return HSM_ERR_INVAL;
 	}
 	if (alg->keytype == HSM_KEYTYPE_RSA) {
 		bits = bits ? bits : alg->default_bits;
 		if (!hsm_alg_rsa_bits_ok(bits)) {
-			hsm_detail_text(detail, "RSA keys are generated with 2048, 3072 or 4096 "
-						"bits, not %u",
-					bits);
+			hsm_detail_text(detail,
+			                "RSA keys are generated with 2048, 3072 or 4096 "
+			                "bits, not %u",
+			                bits);
 			return HSM_ERR_KEY_TYPE;
 		}
 	} else {
@@ -325,11 +334,11 @@ int hsm_key_generate(hsm_token_t *token, const hsm_alg_t *alg, unsigned bits, co
 	if (!hsm_token_has_mechanism(token, alg->gen_mech, CKF_GENERATE_KEY_PAIR) ||
 	    !hsm_token_has_mechanism(token, sign, CKF_SIGN)) {
 		CK_MECHANISM_TYPE missing =
-			hsm_token_has_mechanism(token, alg->gen_mech, CKF_GENERATE_KEY_PAIR)
-				? sign
-				: alg->gen_mech;
+		        hsm_token_has_mechanism(token, alg->gen_mech, CKF_GENERATE_KEY_PAIR)
+		                ? sign
+		                : alg->gen_mech;
 		hsm_detail_text(detail, "token %s lacks %s, needed for %s", hsm_token_name(token),
-				mech_name(missing), alg->name);
+		                mech_name(missing), alg->name);
 		return HSM_ERR_MECHANISM;
 	}
 	gen_arg_t g = {.alg = alg, .bits = bits, .label = label};
@@ -371,7 +380,7 @@ typedef struct {
 } list_arg_t;
 
 static CK_RV list_op(hsm_session_t *s, CK_SESSION_HANDLE h, void *arg, unsigned attempt,
-		     const char **func)
+                     const char **func)
 {
 	(void)attempt;
 	list_arg_t *l = arg;
@@ -478,7 +487,7 @@ static int append(hsm_key_t **all, size_t *count, const hsm_key_t *more, size_t 
 }
 
 int hsm_key_find_all(hsm_ctx_t *ctx, const char *spec, hsm_key_t **keys, size_t *count,
-		     hsm_detail_t *detail)
+                     hsm_detail_t *detail)
 {
 	uint8_t id[HSM_KEY_ID_MAX];
 	size_t id_len = 0;
@@ -595,7 +604,7 @@ int hsm_key_find(hsm_ctx_t *ctx, const char *spec, hsm_key_t *out, hsm_detail_t 
 /* --- deletion --- */
 
 static CK_RV delete_op(hsm_session_t *s, CK_SESSION_HANDLE h, void *arg, unsigned attempt,
-		       const char **func)
+                       const char **func)
 {
 	const hsm_key_t *key = arg;
 	CK_FUNCTION_LIST_PTR fn = hsm_token_functions(hsm_session_token(s));
@@ -654,7 +663,7 @@ static void pub_clear(pub_arg_t *p)
 }
 
 static CK_RV pub_op(hsm_session_t *s, CK_SESSION_HANDLE h, void *arg, unsigned attempt,
-		    const char **func)
+                    const char **func)
 {
 	(void)attempt;
 	pub_arg_t *p = arg;
@@ -668,7 +677,7 @@ static CK_RV pub_op(hsm_session_t *s, CK_SESSION_HANDLE h, void *arg, unsigned a
 		/* An imported RSA private key without a public object still
 		 * shows its modulus and public exponent. */
 		rv = hsm_session_find(s, h, CKO_PRIVATE_KEY, p->key->id, p->key->id_len, &obj,
-				      &found);
+		                      &found);
 	}
 	if (rv != CKR_OK) {
 		return rv;
@@ -681,7 +690,7 @@ static CK_RV pub_op(hsm_session_t *s, CK_SESSION_HANDLE h, void *arg, unsigned a
 		rv = get_attr(fn, h, obj, CKA_MODULUS, &p->modulus, &p->modulus_len);
 		if (rv == CKR_OK) {
 			rv = get_attr(fn, h, obj, CKA_PUBLIC_EXPONENT, &p->exponent,
-				      &p->exponent_len);
+			              &p->exponent_len);
 		}
 	} else {
 		rv = get_attr(fn, h, obj, CKA_EC_POINT, &p->point, &p->point_len);
@@ -693,13 +702,13 @@ static CK_RV pub_op(hsm_session_t *s, CK_SESSION_HANDLE h, void *arg, unsigned a
 }
 
 int hsm_key_dnskey_pubkey(const hsm_key_t *key, const hsm_alg_t *alg, uint8_t *out, size_t cap,
-			  size_t *len, hsm_detail_t *detail)
+                          size_t *len, hsm_detail_t *detail)
 {
 	alg = alg != NULL ? alg : key->alg;
 	if (alg == NULL || alg->keytype != key->keytype ||
 	    (key->alg != NULL && alg->keytype != HSM_KEYTYPE_RSA && alg != key->alg)) {
 		hsm_detail_text(detail, "the key's type does not fit algorithm %s",
-				alg != NULL ? alg->name : "(none)");
+		                alg != NULL ? alg->name : "(none)");
 		return HSM_ERR_ALGORITHM;
 	}
 	hsm_session_t *s = NULL;
@@ -716,13 +725,13 @@ int hsm_key_dnskey_pubkey(const hsm_key_t *key, const hsm_alg_t *alg, uint8_t *o
 	}
 	if (ret == HSM_OK) {
 		hsm_pubkey_t pub = {
-			.alg = alg,
-			.modulus = p.modulus,
-			.modulus_len = p.modulus_len,
-			.exponent = p.exponent,
-			.exponent_len = p.exponent_len,
-			.ec_point = p.point,
-			.ec_point_len = p.point_len,
+		        .alg = alg,
+		        .modulus = p.modulus,
+		        .modulus_len = p.modulus_len,
+		        .exponent = p.exponent,
+		        .exponent_len = p.exponent_len,
+		        .ec_point = p.point,
+		        .ec_point_len = p.point_len,
 		};
 		ret = hsm_dnskey_pubkey(&pub, out, cap, len);
 	}

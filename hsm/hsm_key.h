@@ -49,7 +49,7 @@ void hsm_key_id_hex(const hsm_key_t *key, char *out, size_t len);
  * HSM_ERR_MECHANISM (detail names the missing mechanism), HSM_ERR_KEY_TYPE
  * (bad RSA size), or the cause. */
 int hsm_key_generate(hsm_token_t *token, const hsm_alg_t *alg, unsigned bits, const char *label,
-		     hsm_key_t *out, hsm_detail_t *detail);
+                     hsm_key_t *out, hsm_detail_t *detail);
 
 /* Lists the private keys of a token; *keys is malloc'ed (caller frees), or
  * NULL with *count 0. Returns HSM_OK or the cause. */
@@ -60,7 +60,7 @@ int hsm_key_list(hsm_token_t *token, hsm_key_t **keys, size_t *count, hsm_detail
  * URI (id=, object=, token=...). *keys is malloc'ed, caller frees. Returns
  * HSM_OK (possibly with *count 0), HSM_ERR_URI, or the cause. */
 int hsm_key_find_all(hsm_ctx_t *ctx, const char *spec, hsm_key_t **keys, size_t *count,
-		     hsm_detail_t *detail);
+                     hsm_detail_t *detail);
 
 /* Like hsm_key_find_all but exactly one key must match: HSM_ERR_NO_KEY,
  * HSM_ERR_MANY_KEYS (detail says how many). */
@@ -74,12 +74,12 @@ int hsm_key_delete(const hsm_key_t *key, hsm_detail_t *detail);
  * for alg (NULL: key->alg) into out. Returns HSM_OK, HSM_ERR_ALGORITHM (alg
  * does not fit the key), HSM_ERR_BUFFER, HSM_ERR_DNSKEY, or the cause. */
 int hsm_key_dnskey_pubkey(const hsm_key_t *key, const hsm_alg_t *alg, uint8_t *out, size_t cap,
-			  size_t *len, hsm_detail_t *detail);
+                          size_t *len, hsm_detail_t *detail);
 
 /* Fills key->keytype, bits, alg, label, local and has_public from the private
  * key object obj, read in session h (for operations that found a handle).
  * Returns CKR_OK or the failing CK_RV. */
 CK_RV hsm_key_describe(hsm_session_t *session, CK_SESSION_HANDLE h, CK_OBJECT_HANDLE obj,
-		       hsm_key_t *key);
+                       hsm_key_t *key);
 
 #endif

@@ -20,8 +20,9 @@
  * *out gets the key and *alg_out the algorithm (from alg, the BIND file, or
  * the key type; RSA PEM without alg means RSASHA256). Returns HSM_OK,
  * HSM_ERR_KEYFILE (detail names the reason, and the line for BIND files),
- * HSM_ERR_ALGORITHM (unsupported or disagreeing algorithm), -errno. */
+ * HSM_ERR_ALGORITHM (unsupported or disagreeing algorithm), HSM_ERR_KEY_TYPE
+ * (RSA modulus outside 512..4096 bits or too small for the algorithm), -errno. */
 int hsm_keyfile_read(const char *path, const hsm_alg_t *alg, EVP_PKEY **out,
-		     const hsm_alg_t **alg_out, hsm_detail_t *detail);
+                     const hsm_alg_t **alg_out, hsm_detail_t *detail);
 
 #endif

@@ -57,9 +57,10 @@ int hsm_pin_from_file(const char *path, hsm_pin_t **out, hsm_detail_t *detail)
 		goto fail;
 	}
 	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-		hsm_detail_text(detail, "PIN file %s is accessible by group or others (mode %04o); "
-					"chmod 600 it",
-				path, (unsigned)(st.st_mode & 07777));
+		hsm_detail_text(detail,
+		                "PIN file %s is accessible by group or others (mode %04o); "
+		                "chmod 600 it",
+		                path, (unsigned)(st.st_mode & 07777));
 		goto fail;
 	}
 	size_t len = 0;

@@ -103,7 +103,7 @@ void hsm_session_forget_keys(hsm_session_t *session)
 }
 
 CK_RV hsm_session_find(hsm_session_t *s, CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls,
-		       const uint8_t *id, size_t id_len, CK_OBJECT_HANDLE *out, bool *found)
+                       const uint8_t *id, size_t id_len, CK_OBJECT_HANDLE *out, bool *found)
 {
 	for (size_t i = 0; i < s->nkeys; i++) {
 		cached_key_t *k = &s->keys[i];
@@ -114,8 +114,8 @@ CK_RV hsm_session_find(hsm_session_t *s, CK_SESSION_HANDLE h, CK_OBJECT_CLASS cl
 		}
 	}
 	CK_ATTRIBUTE tmpl[] = {
-		{CKA_CLASS, &cls, sizeof(cls)},
-		{CKA_ID, (void *)id, id_len},
+	        {CKA_CLASS, &cls, sizeof(cls)},
+	        {CKA_ID, (void *)id, id_len},
 	};
 	CK_RV rv = s->fn->C_FindObjectsInit(h, tmpl, 2);
 	if (rv != CKR_OK) {
@@ -186,7 +186,7 @@ int hsm_session_run(hsm_session_t *s, hsm_session_op_t op, void *arg, hsm_detail
 			if (rv == HSM_SESSION_RV_NO_KEY) {
 				ret = HSM_ERR_NO_KEY;
 				hsm_detail_text(&last, "no key with this CKA_ID in token %s",
-						hsm_token_name(t));
+				                hsm_token_name(t));
 			}
 			break;
 		case HSM_RV_PIN:

@@ -39,7 +39,7 @@ typedef struct hsm_session hsm_session_t;
  * attempt counts from 0; an operation that must not be repeated blindly (key
  * generation) looks for its earlier result when attempt > 0. */
 typedef CK_RV (*hsm_session_op_t)(hsm_session_t *session, CK_SESSION_HANDLE h, void *arg,
-				  unsigned attempt, const char **func);
+                                  unsigned attempt, const char **func);
 
 /* Leases a logged-in session on token (connecting it if needed; waits while
  * the token's max_sessions are leased). Returns HSM_OK or the cause. */
@@ -54,8 +54,7 @@ hsm_token_t *hsm_session_token(const hsm_session_t *session);
 /* Runs op with recovery and retries (see above). Returns HSM_OK, the PIN
  * error, HSM_ERR_CKR with detail for a failure that retrying cannot fix (for
  * example CKR_DATA_LEN_RANGE), or HSM_ERR_BUDGET with the last cause. */
-int hsm_session_run(hsm_session_t *session, hsm_session_op_t op, void *arg,
-		    hsm_detail_t *detail);
+int hsm_session_run(hsm_session_t *session, hsm_session_op_t op, void *arg, hsm_detail_t *detail);
 
 /* Finds the object of class cls with CKA_ID id, from the session's cache or
  * the token (then cached). Returns CKR_OK with *found false when no object has
@@ -63,7 +62,7 @@ int hsm_session_run(hsm_session_t *session, hsm_session_op_t op, void *arg,
  * was lost (private objects are invisible then), or the failing call's CK_RV.
  * For use inside an operation. */
 CK_RV hsm_session_find(hsm_session_t *session, CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls,
-		       const uint8_t *id, size_t id_len, CK_OBJECT_HANDLE *out, bool *found);
+                       const uint8_t *id, size_t id_len, CK_OBJECT_HANDLE *out, bool *found);
 
 /* Drops every cached key handle (after CKR_KEY_HANDLE_INVALID). */
 void hsm_session_forget_keys(hsm_session_t *session);

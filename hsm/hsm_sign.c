@@ -19,7 +19,7 @@ typedef struct {
 } sign_arg_t;
 
 static CK_RV sign_op(hsm_session_t *s, CK_SESSION_HANDLE h, void *arg, unsigned attempt,
-		     const char **func)
+                     const char **func)
 {
 	(void)attempt;
 	sign_arg_t *a = arg;
@@ -27,8 +27,8 @@ static CK_RV sign_op(hsm_session_t *s, CK_SESSION_HANDLE h, void *arg, unsigned 
 	CK_OBJECT_HANDLE obj;
 	bool found = false;
 	*func = "C_FindObjects";
-	CK_RV rv = hsm_session_find(s, h, CKO_PRIVATE_KEY, a->key->id, a->key->id_len, &obj,
-				    &found);
+	CK_RV rv =
+	        hsm_session_find(s, h, CKO_PRIVATE_KEY, a->key->id, a->key->id_len, &obj, &found);
 	if (rv != CKR_OK) {
 		return rv;
 	}
@@ -69,8 +69,8 @@ static size_t digest(const hsm_alg_t *alg, const uint8_t *data, size_t len, uint
 }
 
 int hsm_sign(hsm_session_t *session, const hsm_key_t *key, const hsm_alg_t *alg,
-	     const uint8_t *data, size_t len, uint8_t *sig, size_t cap, size_t *sig_len,
-	     hsm_detail_t *detail)
+             const uint8_t *data, size_t len, uint8_t *sig, size_t cap, size_t *sig_len,
+             hsm_detail_t *detail)
 {
 	alg = alg != NULL ? alg : key->alg;
 	if (alg == NULL || alg->keytype != key->keytype) {

@@ -30,7 +30,7 @@
  * HSM_ERR_SIGN_DATA (the token refuses the message, e.g. CKR_DATA_LEN_RANGE:
  * not retried), HSM_ERR_BUDGET, HSM_ERR_BUFFER, or the cause in detail. */
 int hsm_sign(hsm_session_t *session, const hsm_key_t *key, const hsm_alg_t *alg,
-	     const uint8_t *data, size_t len, uint8_t *sig, size_t cap, size_t *sig_len,
-	     hsm_detail_t *detail);
+             const uint8_t *data, size_t len, uint8_t *sig, size_t cap, size_t *sig_len,
+             hsm_detail_t *detail);
 
 #endif

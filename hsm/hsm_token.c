@@ -32,9 +32,9 @@ struct hsm_token {
 	pthread_cond_t cond;
 	/* Guarded by lock. */
 	hsm_token_state_t state;
-	bool busy;          /* one thread is connecting or recovering */
-	bool pin_refused;   /* a PIN error was seen: never log in again */
-	int pin_status;     /* the PIN error's status */
+	bool busy;            /* one thread is connecting or recovering */
+	bool pin_refused;     /* a PIN error was seen: never log in again */
+	int pin_status;       /* the PIN error's status */
 	uint64_t recover_gen; /* incremented when a recovery attempt ends */
 	int recover_status;   /* result of the last attempt */
 	hsm_detail_t recover_detail;
@@ -43,7 +43,7 @@ struct hsm_token {
 	bool anchor_open;
 	bool info_valid;
 	CK_TOKEN_INFO info;
-	unsigned leased;    /* sessions leased (for max_sessions) */
+	unsigned leased; /* sessions leased (for max_sessions) */
 	int last_status;
 	hsm_detail_t last_detail;
 
@@ -109,7 +109,7 @@ int hsm_token_pin_status(CK_RV rv)
 }
 
 int hsm_token_new(const hsm_token_config_t *config, hsm_module_t *module, hsm_pin_t *pin,
-		  hsm_token_t **out, hsm_detail_t *detail)
+                  hsm_token_t **out, hsm_detail_t *detail)
 {
 	P11KitUri *uri = p11_kit_uri_new();
 	if (uri == NULL) {
@@ -118,12 +118,13 @@ int hsm_token_new(const hsm_token_config_t *config, hsm_module_t *module, hsm_pi
 	int r = p11_kit_uri_parse(config->uri, P11_KIT_URI_FOR_TOKEN, uri);
 	if (r != P11_KIT_URI_OK) {
 		hsm_detail_text(detail, "token %s: %s: %s", config->name, config->uri,
-				p11_kit_uri_message(r));
+		                p11_kit_uri_message(r));
 		p11_kit_uri_free(uri);
 		return HSM_ERR_URI;
 	}
 	if (p11_kit_uri_get_pin_value(uri) != NULL || p11_kit_uri_get_pin_source(uri) != NULL) {
-		hsm_detail_text(detail, "token %s: the URI carries a PIN; use pin_file", config->name);
+		hsm_detail_text(detail, "token %s: the URI carries a PIN; use pin_file",
+		                config->name);
 		p11_kit_uri_free(uri);
 		return HSM_ERR_URI_PIN;
 	}
@@ -213,7 +214,7 @@ static int find_slot(hsm_token_t *t, CK_SLOT_ID *slot, CK_TOKEN_INFO *info, hsm_
 	}
 	if (found > 1) {
 		hsm_detail_text(d, "token %s: %d tokens match %s; add serial= to the URI", t->name,
-				found, t->uri_text);
+		                found, t->uri_text);
 		return HSM_ERR_MANY_TOKENS;
 	}
 	return HSM_OK;
@@ -241,7 +242,7 @@ typedef struct {
 
 /* One connect attempt: slot, anchor session, login. */
 static void try_connect(hsm_token_t *t, CK_SESSION_HANDLE old_anchor, bool old_open,
-			CK_SLOT_ID old_slot, bool had_slot, attempt_t *a, hsm_detail_t *d)
+                        CK_SLOT_ID old_slot, bool had_slot, attempt_t *a, hsm_detail_t *d)
 {
 	if (old_open) {
 		t->fn->C_CloseSession(old_anchor);
@@ -256,7 +257,7 @@ static void try_connect(hsm_token_t *t, CK_SESSION_HANDLE old_anchor, bool old_o
 		return;
 	}
 	CK_RV rv = t->fn->C_OpenSession(a->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-					&a->anchor);
+	                                &a->anchor);
 	if (rv != CKR_OK) {
 		hsm_detail_ckr(d, "C_OpenSession", rv);
 		a->status = HSM_ERR_CKR;
@@ -276,7 +277,7 @@ static void try_connect(hsm_token_t *t, CK_SESSION_HANDLE old_anchor, bool old_o
 
 /* One re-login attempt on the existing anchor (reopened if it died). */
 static void try_relogin(hsm_token_t *t, CK_SESSION_HANDLE anchor, CK_SLOT_ID slot, attempt_t *a,
-			hsm_detail_t *d)
+                        hsm_detail_t *d)
 {
 	a->slot = slot;
 	a->anchor = anchor;
@@ -286,7 +287,7 @@ static void try_relogin(hsm_token_t *t, CK_SESSION_HANDLE anchor, CK_SLOT_ID slo
 		t->fn->C_CloseSession(anchor);
 		a->anchor_open = false;
 		rv = t->fn->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-					  &a->anchor);
+		                          &a->anchor);
 		if (rv == CKR_OK) {
 			a->anchor_open = true;
 			rv = login(t, a->anchor);
@@ -319,7 +320,7 @@ static bool retryable(int status, bool first_connect)
 
 /* The recovering thread's work: attempts with backoff until the deadline. */
 static int recover_work(hsm_token_t *t, hsm_rv_class_t cls, bool first, uint64_t deadline,
-			hsm_detail_t *d)
+                        hsm_detail_t *d)
 {
 	pthread_mutex_lock(&t->lock);
 	CK_SESSION_HANDLE anchor = t->anchor;
@@ -388,7 +389,7 @@ static int recover_work(hsm_token_t *t, hsm_rv_class_t cls, bool first, uint64_t
 /* Waits for or performs a recovery. fresh() says whether the state the
  * caller saw failing has been fixed by someone since. */
 static int recover(hsm_token_t *t, hsm_rv_class_t cls, uint64_t seen_epoch, bool connect_only,
-		   uint64_t deadline, hsm_detail_t *d)
+                   uint64_t deadline, hsm_detail_t *d)
 {
 	pthread_mutex_lock(&t->lock);
 	uint64_t gen_at_entry = t->recover_gen;
@@ -453,7 +454,7 @@ int hsm_token_connect(hsm_token_t *token, hsm_detail_t *detail)
 }
 
 int hsm_token_recover(hsm_token_t *token, hsm_rv_class_t cls, uint64_t seen_epoch,
-		      uint64_t deadline_ms, hsm_detail_t *detail)
+                      uint64_t deadline_ms, hsm_detail_t *detail)
 {
 	return recover(token, cls, seen_epoch, false, deadline_ms, detail);
 }

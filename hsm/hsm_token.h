@@ -27,13 +27,13 @@
 
 /* Configuration of one token (a value; strings borrowed for the call). */
 typedef struct {
-	const char *name;      /* how keys and the configuration refer to it */
-	const char *module;    /* path of the PKCS#11 module */
-	const char *uri;       /* RFC 7512 token URI: pkcs11:token=...;serial=... */
-	const char *pin_file;  /* PIN file, mode 0600; or NULL to use pin_env */
-	const char *pin_env;   /* environment variable; NULL means SIGNER_PIN */
-	unsigned max_sessions; /* 0: no limit (SoftHSM); else acquire waits */
-	bool combined_mech;    /* sign with hash-and-sign mechanisms (CKM_SHA256_RSA_PKCS...) */
+	const char *name;         /* how keys and the configuration refer to it */
+	const char *module;       /* path of the PKCS#11 module */
+	const char *uri;          /* RFC 7512 token URI: pkcs11:token=...;serial=... */
+	const char *pin_file;     /* PIN file, mode 0600; or NULL to use pin_env */
+	const char *pin_env;      /* environment variable; NULL means SIGNER_PIN */
+	unsigned max_sessions;    /* 0: no limit (SoftHSM); else acquire waits */
+	bool combined_mech;       /* sign with hash-and-sign mechanisms (CKM_SHA256_RSA_PKCS...) */
 	unsigned retry_budget_ms; /* 0: default 60000 */
 } hsm_token_config_t;
 
@@ -52,7 +52,7 @@ typedef struct {
 	uint64_t relogins;   /* logins redone after being lost */
 	uint64_t reconnects; /* times the token was found again after removal */
 	uint64_t failures;   /* operations that failed after their retries */
-	uint64_t sessions;   /* sessions open now, anchor included */
+	uint64_t sessions;   /* leased sessions open now (the anchor not counted) */
 	int last_status;     /* status of the last failure, HSM_OK if none */
 	hsm_detail_t last_detail;
 } hsm_token_stats_t;
@@ -86,7 +86,7 @@ int hsm_token_connect(hsm_token_t *token, hsm_detail_t *detail);
  * backoff until deadline_ms (CLOCK_MONOTONIC milliseconds). Returns HSM_OK or
  * the cause. */
 int hsm_token_recover(hsm_token_t *token, hsm_rv_class_t cls, uint64_t seen_epoch,
-		      uint64_t deadline_ms, hsm_detail_t *detail);
+                      uint64_t deadline_ms, hsm_detail_t *detail);
 
 /* The token's epoch: incremented by every successful login or reconnect.
  * Sessions opened before a reconnect are stale. */
@@ -133,8 +133,8 @@ void hsm_token_stats(hsm_token_t *token, hsm_token_stats_t *out);
 /* Made and freed by hsm_ctx only: takes ownership of pin; module borrowed. */
 struct hsm_module;
 struct hsm_pin;
-int hsm_token_new(const hsm_token_config_t *config, struct hsm_module *module,
-		  struct hsm_pin *pin, hsm_token_t **out, hsm_detail_t *detail);
+int hsm_token_new(const hsm_token_config_t *config, struct hsm_module *module, struct hsm_pin *pin,
+                  hsm_token_t **out, hsm_detail_t *detail);
 void hsm_token_free(hsm_token_t *token);
 
 /* Monotonic clock in milliseconds (CLOCK_MONOTONIC). */

@@ -27,7 +27,7 @@ void hsm_verify_key_free(hsm_verify_key_t *key);
  * or SHA-512, ECDSA r||s (fixed length) with SHA-256/384, pure EdDSA. Returns
  * HSM_OK or HSM_ERR_VERIFY (HSM_ERR_CRYPTO on an OpenSSL failure).
  * Thread-safe for a shared key. */
-int hsm_verify_sig(const hsm_verify_key_t *key, const uint8_t *data, size_t len,
-		   const uint8_t *sig, size_t sig_len);
+int hsm_verify_sig(const hsm_verify_key_t *key, const uint8_t *data, size_t len, const uint8_t *sig,
+                   size_t sig_len);
 
 #endif

@@ -30,9 +30,9 @@ enum {
 /* The common options, for getopt_long tables ("c:" in the short string). */
 #define CLI_COMMON_OPTIONS                                                                         \
 	{"config", required_argument, NULL, 'c'},                                                  \
-		{"module", required_argument, NULL, CLI_OPT_MODULE},                               \
-		{"token", required_argument, NULL, CLI_OPT_TOKEN},                                 \
-		{"pin-file", required_argument, NULL, CLI_OPT_PIN_FILE},                           \
+	        {"module", required_argument, NULL, CLI_OPT_MODULE},                               \
+	        {"token", required_argument, NULL, CLI_OPT_TOKEN},                                 \
+	        {"pin-file", required_argument, NULL, CLI_OPT_PIN_FILE},                           \
 	{                                                                                          \
 		"help", no_argument, NULL, 'h'                                                     \
 	}

@@ -167,9 +167,9 @@ static int run_tokens(hsm_args_t *a, hsm_ctx_t *ctx)
 		printf("  algorithms:");
 		for (size_t j = 0; j < n; j++) {
 			CK_MECHANISM_TYPE sign =
-				hsm_token_combined(t) ? all[j].combined_mech : all[j].sign_mech;
-			bool gen = hsm_token_has_mechanism(t, all[j].gen_mech,
-							   CKF_GENERATE_KEY_PAIR);
+			        hsm_token_combined(t) ? all[j].combined_mech : all[j].sign_mech;
+			bool gen =
+			        hsm_token_has_mechanism(t, all[j].gen_mech, CKF_GENERATE_KEY_PAIR);
 			bool sig = hsm_token_has_mechanism(t, sign, CKF_SIGN);
 			printf(" %s%s", all[j].name,
 			       gen && sig ? "" : (sig ? "(sign only)" : "(missing)"));
@@ -231,8 +231,8 @@ static int run_keys(hsm_args_t *a, hsm_ctx_t *ctx)
 			       keys[j].label[0] ? keys[j].label : "-", keytype_name(&keys[j]),
 			       keys[j].bits, keys[j].local ? "generated" : "imported",
 			       keys[j].keytype == HSM_KEYTYPE_RSA ? "RSASHA256|RSASHA512"
-			       : keys[j].alg != NULL		   ? keys[j].alg->name
-								   : "-");
+			       : keys[j].alg != NULL              ? keys[j].alg->name
+			                                          : "-");
 		}
 		free(keys);
 	}
@@ -266,15 +266,15 @@ static bool name_to_wire(const char *s, uint8_t *out, size_t *len)
 		if (c == '\\') {
 			if (isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
 			    isdigit((unsigned char)p[3])) {
-				unsigned v = (unsigned)(p[1] - '0') * 100 + (unsigned)(p[2] - '0') * 10 +
-					     (unsigned)(p[3] - '0');
+				unsigned v = (unsigned)(p[1] - '0') * 100 +
+				             (unsigned)(p[2] - '0') * 10 + (unsigned)(p[3] - '0');
 				if (v > 255) {
 					return false;
 				}
 				c = (uint8_t)v;
 				p += 3;
 			} else if (p[1] != '\0') {
-				c = (uint8_t)*++p;
+				c = (uint8_t) * ++p;
 			} else {
 				return false;
 			}
@@ -333,7 +333,7 @@ static int run_dnskey(hsm_args_t *a, hsm_ctx_t *ctx)
 	}
 	if (st == HSM_OK) {
 		st = hsm_dnskey_rdata((uint16_t)a->flags, alg->number, pub, pub_len, rdata,
-				      sizeof(rdata), &rdata_len);
+		                      sizeof(rdata), &rdata_len);
 	}
 	if (st != HSM_OK) {
 		cli_hsm_error(a->argv[0], st, &d);
@@ -350,7 +350,7 @@ static int run_dnskey(hsm_args_t *a, hsm_ctx_t *ctx)
 		uint8_t ds[HSM_DS_RDATA_MAX];
 		size_t ds_len = 0;
 		st = hsm_dnskey_ds(owner, owner_len, rdata, rdata_len, types[i], ds, sizeof(ds),
-				   &ds_len);
+		                   &ds_len);
 		if (st != HSM_OK) {
 			cli_hsm_error("DS", st, NULL);
 			return CLI_EXIT_FAIL;
@@ -463,8 +463,8 @@ static void *speed_worker(void *arg)
 	RAND_bytes(data, (int)w->size);
 	size_t sig_len = 0;
 	/* Warm up: find the key handle once before the clock starts. */
-	w->status = hsm_sign(s, w->key, w->alg, data, w->size, sig, sizeof(sig), &sig_len,
-			     &w->detail);
+	w->status =
+	        hsm_sign(s, w->key, w->alg, data, w->size, sig, sizeof(sig), &sig_len, &w->detail);
 	while (w->status == HSM_OK && !atomic_load(w->go)) {
 		struct timespec ts = {0, 1000000};
 		nanosleep(&ts, NULL);
@@ -473,7 +473,7 @@ static void *speed_worker(void *arg)
 	while (w->status == HSM_OK && now_s() < end) {
 		data[0]++;
 		w->status = hsm_sign(s, w->key, w->alg, data, w->size, sig, sizeof(sig), &sig_len,
-				     &w->detail);
+		                     &w->detail);
 		if (w->status == HSM_OK) {
 			w->count++;
 		}
@@ -510,7 +510,7 @@ static int run_speed(hsm_args_t *a, hsm_ctx_t *ctx)
 		unsigned char r[4];
 		RAND_bytes(r, sizeof(r));
 		snprintf(label, sizeof(label), "signer-speed-%02x%02x%02x%02x", r[0], r[1], r[2],
-			 r[3]);
+		         r[3]);
 		st = hsm_key_generate(t, alg, a->bits, label, &key, &d);
 	} else {
 		st = hsm_key_find(ctx, a->key, &key, &d);
@@ -536,11 +536,11 @@ static int run_speed(hsm_args_t *a, hsm_ctx_t *ctx)
 	}
 	for (unsigned i = 0; i < a->threads; i++) {
 		w[i] = (speed_worker_t){.token = key.token,
-					.key = &key,
-					.alg = alg,
-					.size = a->size,
-					.seconds = a->seconds,
-					.go = &go};
+		                        .key = &key,
+		                        .alg = alg,
+		                        .size = a->size,
+		                        .seconds = a->seconds,
+		                        .go = &go};
 		if (pthread_create(&tids[i], NULL, speed_worker, &w[i]) != 0) {
 			cli_error("cannot start thread %u", i);
 			ret = CLI_EXIT_FAIL;
@@ -580,40 +580,40 @@ done:
 /* --- dispatch --- */
 
 static const subcommand_t subcommands[] = {
-	{"tokens", run_tokens, "signer hsm tokens [options]",
-	 "Lists the configured tokens and the DNSSEC algorithms each can generate and sign.\n", 0},
-	{"keygen", run_keygen,
-	 "signer hsm keygen --alg ALG [--bits N] --label NAME [--in TOKEN] [options]",
-	 "Generates a key pair inside the token (sensitive, not extractable, sign only).\n"
-	 "  --alg ALG      RSASHA256 RSASHA512 ECDSAP256SHA256 ECDSAP384SHA384 ED25519 ED448\n"
-	 "  --bits N       RSA modulus size: 2048 (default), 3072 or 4096\n"
-	 "  --label NAME   CKA_LABEL of the key\n"
-	 "  --in TOKEN     token name from the configuration (when several)\n",
-	 0},
-	{"keys", run_keys, "signer hsm keys [--in TOKEN] [options]",
-	 "Lists the private keys: token, CKA_ID, label, type, size, generated or imported.\n", 0},
-	{"dnskey", run_dnskey,
-	 "signer hsm dnskey --zone NAME [--flags 256|257] [--alg ALG] [--ttl N] KEY [options]",
-	 "Prints the key's DNSKEY record and its DS records (SHA-256, SHA-384).\n"
-	 "  KEY is a CKA_ID in hex, a label, or a PKCS#11 URI.\n"
-	 "  --flags 257 (default, KSK/CSK) or 256 (ZSK); --ttl N (default 3600)\n"
-	 "  --alg RSASHA512 for an RSA key used with algorithm 10\n",
-	 1},
-	{"delete", run_delete, "signer hsm delete [--force] KEY [options]",
-	 "Deletes a key (private and public objects). A label matching several keys is\n"
-	 "refused: name the key by its id.\n",
-	 1},
-	{"import", run_import,
-	 "signer hsm import [--alg ALG] --label NAME [--in TOKEN] [--mode auto|create|unwrap] FILE",
-	 "Imports a private key (PKCS#8 PEM or BIND private-key file) into the token as a\n"
-	 "sensitive, non-extractable key, marked imported. --mode unwrap forces C_UnwrapKey.\n",
-	 1},
-	{"speed", run_speed,
-	 "signer hsm speed (--alg ALG [--bits N] | --key KEY) [--threads N] [--seconds S] "
-	 "[--size BYTES]",
-	 "Signs for S seconds (default 5) with N threads (default 1), one session each, and\n"
-	 "prints the rate. Without --key, a temporary key is generated and deleted.\n",
-	 0},
+        {"tokens", run_tokens, "signer hsm tokens [options]",
+         "Lists the configured tokens and the DNSSEC algorithms each can generate and sign.\n", 0},
+        {"keygen", run_keygen,
+         "signer hsm keygen --alg ALG [--bits N] --label NAME [--in TOKEN] [options]",
+         "Generates a key pair inside the token (sensitive, not extractable, sign only).\n"
+         "  --alg ALG      RSASHA256 RSASHA512 ECDSAP256SHA256 ECDSAP384SHA384 ED25519 ED448\n"
+         "  --bits N       RSA modulus size: 2048 (default), 3072 or 4096\n"
+         "  --label NAME   CKA_LABEL of the key\n"
+         "  --in TOKEN     token name from the configuration (when several)\n",
+         0},
+        {"keys", run_keys, "signer hsm keys [--in TOKEN] [options]",
+         "Lists the private keys: token, CKA_ID, label, type, size, generated or imported.\n", 0},
+        {"dnskey", run_dnskey,
+         "signer hsm dnskey --zone NAME [--flags 256|257] [--alg ALG] [--ttl N] KEY [options]",
+         "Prints the key's DNSKEY record and its DS records (SHA-256, SHA-384).\n"
+         "  KEY is a CKA_ID in hex, a label, or a PKCS#11 URI.\n"
+         "  --flags 257 (default, KSK/CSK) or 256 (ZSK); --ttl N (default 3600)\n"
+         "  --alg RSASHA512 for an RSA key used with algorithm 10\n",
+         1},
+        {"delete", run_delete, "signer hsm delete [--force] KEY [options]",
+         "Deletes a key (private and public objects). A label matching several keys is\n"
+         "refused: name the key by its id.\n",
+         1},
+        {"import", run_import,
+         "signer hsm import [--alg ALG] --label NAME [--in TOKEN] [--mode auto|create|unwrap] FILE",
+         "Imports a private key (PKCS#8 PEM or BIND private-key file) into the token as a\n"
+         "sensitive, non-extractable key, marked imported. --mode unwrap forces C_UnwrapKey.\n",
+         1},
+        {"speed", run_speed,
+         "signer hsm speed (--alg ALG [--bits N] | --key KEY) [--threads N] [--seconds S] "
+         "[--size BYTES]",
+         "Signs for S seconds (default 5) with N threads (default 1), one session each, and\n"
+         "prints the rate. Without --key, a temporary key is generated and deleted.\n",
+         0},
 };
 
 #define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))
@@ -644,21 +644,21 @@ int cli_hsm_main(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	static const struct option longopts[] = {
-		{"alg", required_argument, NULL, OPT_ALG},
-		{"bits", required_argument, NULL, OPT_BITS},
-		{"label", required_argument, NULL, OPT_LABEL},
-		{"zone", required_argument, NULL, OPT_ZONE},
-		{"flags", required_argument, NULL, OPT_FLAGS},
-		{"ttl", required_argument, NULL, OPT_TTL},
-		{"force", no_argument, NULL, OPT_FORCE},
-		{"threads", required_argument, NULL, OPT_THREADS},
-		{"seconds", required_argument, NULL, OPT_SECONDS},
-		{"key", required_argument, NULL, OPT_KEY},
-		{"in", required_argument, NULL, 'i'},
-		{"mode", required_argument, NULL, OPT_IMPORT_MODE},
-		{"size", required_argument, NULL, OPT_SIZE},
-		CLI_COMMON_OPTIONS,
-		{NULL, 0, NULL, 0},
+	        {"alg", required_argument, NULL, OPT_ALG},
+	        {"bits", required_argument, NULL, OPT_BITS},
+	        {"label", required_argument, NULL, OPT_LABEL},
+	        {"zone", required_argument, NULL, OPT_ZONE},
+	        {"flags", required_argument, NULL, OPT_FLAGS},
+	        {"ttl", required_argument, NULL, OPT_TTL},
+	        {"force", no_argument, NULL, OPT_FORCE},
+	        {"threads", required_argument, NULL, OPT_THREADS},
+	        {"seconds", required_argument, NULL, OPT_SECONDS},
+	        {"key", required_argument, NULL, OPT_KEY},
+	        {"in", required_argument, NULL, 'i'},
+	        {"mode", required_argument, NULL, OPT_IMPORT_MODE},
+	        {"size", required_argument, NULL, OPT_SIZE},
+	        CLI_COMMON_OPTIONS,
+	        {NULL, 0, NULL, 0},
 	};
 	hsm_args_t a = {.flags = 257, .ttl = 3600, .threads = 1, .seconds = 5, .size = 128};
 	int opt;
@@ -723,7 +723,7 @@ int cli_hsm_main(int argc, char **argv)
 				fprintf(stderr, "usage: %s\n", sub->usage);
 			} else {
 				cli_error("bad value '%s' for an option of hsm %s", optarg,
-					  sub->name);
+				          sub->name);
 			}
 			return CLI_EXIT_USAGE;
 		}
@@ -732,7 +732,7 @@ int cli_hsm_main(int argc, char **argv)
 	a.argv = argv + optind;
 	if (a.argc != sub->positional) {
 		cli_error("hsm %s takes %d argument%s (usage: %s)", sub->name, sub->positional,
-			  sub->positional == 1 ? "" : "s", sub->usage);
+		          sub->positional == 1 ? "" : "s", sub->usage);
 		return CLI_EXIT_USAGE;
 	}
 	hsm_ctx_t *ctx = NULL;

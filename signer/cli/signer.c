@@ -11,8 +11,8 @@
 static void usage(FILE *fp)
 {
 	fprintf(fp, "usage: signer COMMAND ...\n"
-		    "commands:\n"
-		    "  hsm      tokens and keys (signer hsm --help)\n");
+	            "commands:\n"
+	            "  hsm      tokens and keys (signer hsm --help)\n");
 }
 
 int main(int argc, char **argv)

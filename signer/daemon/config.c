@@ -35,7 +35,7 @@ typedef struct {
 } loader_t;
 
 __attribute__((format(printf, 4, 5))) static int fail(loader_t *l, const yaml_node_t *node,
-						       int status, const char *fmt, ...)
+                                                      int status, const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -43,7 +43,7 @@ __attribute__((format(printf, 4, 5))) static int fail(loader_t *l, const yaml_no
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	snprintf(l->err, l->errlen, "%s:%lu: %s", l->path,
-		 node != NULL ? (unsigned long)node->start_mark.line + 1 : 0ul, msg);
+	         node != NULL ? (unsigned long)node->start_mark.line + 1 : 0ul, msg);
 	return status;
 }
 
@@ -113,8 +113,8 @@ static int load_token(loader_t *l, yaml_node_t *node, hsm_token_config_t *t)
 			ret = get_string(l, v, key, &t->pin_env);
 		} else if (strcmp(key, "pin") == 0) {
 			ret = fail(l, k, CONFIG_ERR_VALUE, "%s",
-				   "a PIN is never written in the configuration: use pin_file or "
-				   "pin_env");
+			           "a PIN is never written in the configuration: use pin_file or "
+			           "pin_env");
 		} else if (strcmp(key, "max_sessions") == 0) {
 			ret = get_uint(l, v, key, 4096, &t->max_sessions);
 		} else if (strcmp(key, "combined_mechanisms") == 0) {
@@ -159,8 +159,9 @@ int config_load(const char *path, config_t **out, char *err, size_t errlen)
 	yaml_parser_set_input_file(&parser, fp);
 	int ok = yaml_parser_load(&parser, &cd->doc);
 	if (!ok) {
-		snprintf(err, errlen, "%s:%lu: %s", path, (unsigned long)parser.problem_mark.line + 1,
-			 parser.problem ? parser.problem : "YAML syntax error");
+		snprintf(err, errlen, "%s:%lu: %s", path,
+		         (unsigned long)parser.problem_mark.line + 1,
+		         parser.problem ? parser.problem : "YAML syntax error");
 		yaml_parser_delete(&parser);
 		fclose(fp);
 		free(cd);
@@ -173,7 +174,8 @@ int config_load(const char *path, config_t **out, char *err, size_t errlen)
 	int ret = CONFIG_OK;
 	yaml_node_t *root = yaml_document_get_root_node(&cd->doc);
 	if (root == NULL || root->type != YAML_MAPPING_NODE) {
-		ret = fail(&l, root, CONFIG_ERR_SYNTAX, "%s", "the configuration must be a mapping");
+		ret = fail(&l, root, CONFIG_ERR_SYNTAX, "%s",
+		           "the configuration must be a mapping");
 		goto done;
 	}
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
@@ -197,7 +199,7 @@ int config_load(const char *path, config_t **out, char *err, size_t errlen)
 		}
 		for (size_t i = 0; i < n && ret == CONFIG_OK; i++) {
 			yaml_node_t *item =
-				yaml_document_get_node(&cd->doc, v->data.sequence.items.start[i]);
+			        yaml_document_get_node(&cd->doc, v->data.sequence.items.start[i]);
 			ret = load_token(&l, item, &cd->config.tokens[i]);
 			cd->config.ntokens++;
 		}

@@ -154,9 +154,10 @@ const char *testutil_token_create(const char *const *labels, size_t count)
 	if (fp == NULL) {
 		die("writing softhsm2.conf", 0);
 	}
-	fprintf(fp, "directories.tokendir = %s\nobjectstore.backend = file\n"
-		    "log.level = ERROR\nslots.removable = false\n",
-		path);
+	fprintf(fp,
+	        "directories.tokendir = %s\nobjectstore.backend = file\n"
+	        "log.level = ERROR\nslots.removable = false\n",
+	        path);
 	fclose(fp);
 	setenv("SOFTHSM2_CONF", conf, 1);
 

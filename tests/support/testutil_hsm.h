@@ -17,7 +17,7 @@ hsm_ctx_t *testutil_hsm_ctx(const char *label, const char *module, unsigned budg
 
 /* Verifies sig over data with the key's public key read from the token (the
  * DNSKEY public key field through hsm_verify). Returns the hsm status. */
-int testutil_hsm_verify(const hsm_key_t *key, const hsm_alg_t *alg, const uint8_t *data,
-			size_t len, const uint8_t *sig, size_t sig_len);
+int testutil_hsm_verify(const hsm_key_t *key, const hsm_alg_t *alg, const uint8_t *data, size_t len,
+                        const uint8_t *sig, size_t sig_len);
 
 #endif

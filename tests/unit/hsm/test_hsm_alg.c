@@ -24,7 +24,7 @@ static void test_hsm_alg_table_is_consistent(void)
 		if (all[i].keytype == HSM_KEYTYPE_RSA) {
 			CU_ASSERT_PTR_NOT_NULL(all[i].digest_info);
 			CU_ASSERT_EQUAL(all[i].digest_info[all[i].digest_info_len - 1],
-					all[i].digest_len);
+			                all[i].digest_len);
 			CU_ASSERT_EQUAL(all[i].sign_mech, CKM_RSA_PKCS);
 		} else {
 			CU_ASSERT_PTR_NOT_NULL(all[i].ec_params);
@@ -49,7 +49,7 @@ static void test_hsm_strerror_and_rv_names(void)
 	hsm_detail_ckr(&d, "C_Sign", CKR_DEVICE_ERROR);
 	char buf[128];
 	CU_ASSERT_STRING_EQUAL(hsm_detail_format(HSM_ERR_CKR, &d, buf, sizeof(buf)),
-			       "C_Sign failed: CKR_DEVICE_ERROR (0x30)");
+	                       "C_Sign failed: CKR_DEVICE_ERROR (0x30)");
 	CU_ASSERT_STRING_EQUAL(hsm_strerror(HSM_ERR_NO_KEY), "no key matches");
 	CU_ASSERT_STRING_EQUAL(hsm_strerror(-2), "No such file or directory");
 	CU_ASSERT_STRING_EQUAL(hsm_strerror(-1099), "unknown hsm status");
@@ -58,10 +58,10 @@ static void test_hsm_strerror_and_rv_names(void)
 int main(void)
 {
 	static const testutil_case_t cases[] = {
-		{"test_hsm_alg_by_name_and_number", test_hsm_alg_by_name_and_number},
-		{"test_hsm_alg_table_is_consistent", test_hsm_alg_table_is_consistent},
-		{"test_hsm_strerror_and_rv_names", test_hsm_strerror_and_rv_names},
-		{NULL, NULL},
+	        {"test_hsm_alg_by_name_and_number", test_hsm_alg_by_name_and_number},
+	        {"test_hsm_alg_table_is_consistent", test_hsm_alg_table_is_consistent},
+	        {"test_hsm_strerror_and_rv_names", test_hsm_strerror_and_rv_names},
+	        {NULL, NULL},
 	};
 	return testutil_run("hsm_alg", cases);
 }

@@ -41,7 +41,7 @@ static void test_hsm_pin_file_strips_one_newline(void)
 	hsm_pin_free(pin);
 	pin = NULL;
 	CU_ASSERT_EQUAL(hsm_pin_from_file(write_file("p2", "12 34\n\n", 7, 0400), &pin, NULL),
-			HSM_OK);
+	                HSM_OK);
 	assert_pin(pin, "12 34\n");
 	hsm_pin_free(pin);
 }
@@ -51,13 +51,13 @@ static void test_hsm_pin_file_refused_when_readable_by_others(void)
 	hsm_pin_t *pin = NULL;
 	hsm_detail_t d = {0};
 	CU_ASSERT_EQUAL(hsm_pin_from_file(write_file("p3", "1234", 4, 0644), &pin, &d),
-			HSM_ERR_PIN_FILE);
+	                HSM_ERR_PIN_FILE);
 	CU_ASSERT_PTR_NULL(pin);
 	CU_ASSERT_PTR_NOT_NULL(strstr(d.text, "accessible by group or others"));
 	CU_ASSERT_EQUAL(hsm_pin_from_file(write_file("p4", "1234", 4, 0640), &pin, &d),
-			HSM_ERR_PIN_FILE);
+	                HSM_ERR_PIN_FILE);
 	CU_ASSERT_EQUAL(hsm_pin_from_file(write_file("p5", "1234", 4, 0602), &pin, &d),
-			HSM_ERR_PIN_FILE);
+	                HSM_ERR_PIN_FILE);
 	CU_ASSERT_PTR_NULL(pin);
 }
 
@@ -69,12 +69,12 @@ static void test_hsm_pin_file_bad_inputs(void)
 	snprintf(path, sizeof(path), "%s/missing", dir);
 	CU_ASSERT_EQUAL(hsm_pin_from_file(path, &pin, &d), -ENOENT);
 	CU_ASSERT_EQUAL(hsm_pin_from_file(write_file("p6", "\n", 1, 0600), &pin, &d),
-			HSM_ERR_PIN_FILE);
+	                HSM_ERR_PIN_FILE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(d.text, "empty"));
 	char big[400];
 	memset(big, 'x', sizeof(big));
 	CU_ASSERT_EQUAL(hsm_pin_from_file(write_file("p7", big, sizeof(big), 0600), &pin, &d),
-			HSM_ERR_PIN_FILE);
+	                HSM_ERR_PIN_FILE);
 	CU_ASSERT_EQUAL(hsm_pin_from_file(dir, &pin, &d), HSM_ERR_PIN_FILE);
 	CU_ASSERT_PTR_NULL(pin);
 }
@@ -104,12 +104,13 @@ int main(void)
 		return 1;
 	}
 	static const testutil_case_t cases[] = {
-		{"test_hsm_pin_file_strips_one_newline", test_hsm_pin_file_strips_one_newline},
-		{"test_hsm_pin_file_refused_when_readable_by_others",
-		 test_hsm_pin_file_refused_when_readable_by_others},
-		{"test_hsm_pin_file_bad_inputs", test_hsm_pin_file_bad_inputs},
-		{"test_hsm_pin_env_is_unset_after_reading", test_hsm_pin_env_is_unset_after_reading},
-		{NULL, NULL},
+	        {"test_hsm_pin_file_strips_one_newline", test_hsm_pin_file_strips_one_newline},
+	        {"test_hsm_pin_file_refused_when_readable_by_others",
+	         test_hsm_pin_file_refused_when_readable_by_others},
+	        {"test_hsm_pin_file_bad_inputs", test_hsm_pin_file_bad_inputs},
+	        {"test_hsm_pin_env_is_unset_after_reading",
+	         test_hsm_pin_env_is_unset_after_reading},
+	        {NULL, NULL},
 	};
 	int failed = testutil_run("hsm_pin", cases);
 	char cmd[128];

@@ -15,10 +15,10 @@ static char serial_a[17];
 static hsm_token_config_t config(const char *name, const char *uri)
 {
 	return (hsm_token_config_t){
-		.name = name,
-		.module = testutil_softhsm_path(),
-		.uri = uri,
-		.pin_file = testutil_pin_file("pin", "1234"),
+	        .name = name,
+	        .module = testutil_softhsm_path(),
+	        .uri = uri,
+	        .pin_file = testutil_pin_file("pin", "1234"),
 	};
 }
 
@@ -62,9 +62,10 @@ static void test_hsm_token_found_by_label_serial_manufacturer_model(void)
 	}
 	snprintf(uri, sizeof(uri), "pkcs11:serial=%s", serial);
 	CU_ASSERT_EQUAL(connect_uri(uri, NULL), HSM_OK);
-	snprintf(uri, sizeof(uri), "pkcs11:model=SoftHSM%%20v2;manufacturer=SoftHSM%%20project;"
-				   "serial=%s;token=alpha",
-		 serial);
+	snprintf(uri, sizeof(uri),
+	         "pkcs11:model=SoftHSM%%20v2;manufacturer=SoftHSM%%20project;"
+	         "serial=%s;token=alpha",
+	         serial);
 	CU_ASSERT_EQUAL(connect_uri(uri, NULL), HSM_OK);
 }
 
@@ -79,7 +80,7 @@ static void test_hsm_token_bad_uris(void)
 	CU_ASSERT_EQUAL(connect_uri("pkcs11:token=%zz", &d), HSM_ERR_URI);
 	CU_ASSERT_EQUAL(connect_uri("pkcs11:token=alpha?pin-value=1234", &d), HSM_ERR_URI_PIN);
 	CU_ASSERT_EQUAL(connect_uri("pkcs11:token=alpha?pin-source=file:/tmp/x", &d),
-			HSM_ERR_URI_PIN);
+	                HSM_ERR_URI_PIN);
 }
 
 static void test_hsm_token_bad_configuration(void)
@@ -87,7 +88,7 @@ static void test_hsm_token_bad_configuration(void)
 	hsm_detail_t d = {0};
 	hsm_ctx_t *ctx = NULL;
 	hsm_token_config_t c[2] = {config("same", "pkcs11:token=alpha"),
-				   config("same", "pkcs11:token=beta")};
+	                           config("same", "pkcs11:token=beta")};
 	CU_ASSERT_EQUAL(hsm_ctx_new(c, 2, &ctx, &d), HSM_ERR_CONFIG);
 	CU_ASSERT_PTR_NOT_NULL(strstr(d.text, "configured twice"));
 	CU_ASSERT_PTR_NULL(ctx);
@@ -108,7 +109,7 @@ static void test_hsm_token_bad_configuration(void)
 static void test_hsm_token_two_tokens_one_module_env_pin_shared(void)
 {
 	hsm_token_config_t c[2] = {config("a", "pkcs11:token=alpha"),
-				   config("b", "pkcs11:token=beta")};
+	                           config("b", "pkcs11:token=beta")};
 	c[0].pin_file = c[1].pin_file = NULL; /* both from SIGNER_PIN */
 	setenv("SIGNER_PIN", "1234", 1);
 	hsm_ctx_t *ctx = NULL;
@@ -120,14 +121,14 @@ static void test_hsm_token_two_tokens_one_module_env_pin_shared(void)
 	CU_ASSERT_PTR_NULL(hsm_ctx_token(ctx, "c"));
 	hsm_key_t ka, kb;
 	CU_ASSERT_EQUAL_FATAL(hsm_key_generate(a, hsm_alg_by_number(13), 0, "in-a", &ka, NULL),
-			      HSM_OK);
+	                      HSM_OK);
 	CU_ASSERT_EQUAL_FATAL(hsm_key_generate(b, hsm_alg_by_number(13), 0, "in-b", &kb, NULL),
-			      HSM_OK);
+	                      HSM_OK);
 	hsm_key_t found;
 	CU_ASSERT_EQUAL(hsm_key_find(ctx, "in-b", &found, NULL), HSM_OK);
 	CU_ASSERT_PTR_EQUAL(found.token, b);
 	CU_ASSERT_EQUAL(hsm_key_find(ctx, "pkcs11:token=alpha;object=in-b", &found, NULL),
-			HSM_ERR_NO_KEY);
+	                HSM_ERR_NO_KEY);
 	CU_ASSERT_EQUAL(hsm_key_find(ctx, "pkcs11:token=beta;object=in-b", &found, NULL), HSM_OK);
 	hsm_key_delete(&ka, NULL);
 	hsm_key_delete(&kb, NULL);
@@ -187,16 +188,16 @@ int main(void)
 	static const char *const labels[] = {"alpha", "beta"};
 	testutil_token_create(labels, 2);
 	static const testutil_case_t cases[] = {
-		{"test_hsm_token_module_initialised_by_others_is_accepted",
-		 test_hsm_token_module_initialised_by_others_is_accepted},
-		{"test_hsm_token_found_by_label_serial_manufacturer_model",
-		 test_hsm_token_found_by_label_serial_manufacturer_model},
-		{"test_hsm_token_bad_uris", test_hsm_token_bad_uris},
-		{"test_hsm_token_bad_configuration", test_hsm_token_bad_configuration},
-		{"test_hsm_token_two_tokens_one_module_env_pin_shared",
-		 test_hsm_token_two_tokens_one_module_env_pin_shared},
-		{"test_hsm_token_classify", test_hsm_token_classify},
-		{NULL, NULL},
+	        {"test_hsm_token_module_initialised_by_others_is_accepted",
+	         test_hsm_token_module_initialised_by_others_is_accepted},
+	        {"test_hsm_token_found_by_label_serial_manufacturer_model",
+	         test_hsm_token_found_by_label_serial_manufacturer_model},
+	        {"test_hsm_token_bad_uris", test_hsm_token_bad_uris},
+	        {"test_hsm_token_bad_configuration", test_hsm_token_bad_configuration},
+	        {"test_hsm_token_two_tokens_one_module_env_pin_shared",
+	         test_hsm_token_two_tokens_one_module_env_pin_shared},
+	        {"test_hsm_token_classify", test_hsm_token_classify},
+	        {NULL, NULL},
 	};
 	int failed = testutil_run("hsm_token", cases);
 	testutil_token_cleanup();

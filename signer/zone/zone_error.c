@@ -1,0 +1,27 @@
+#include "signer/zone/zone_error.h"
+
+#include <string.h>
+
+const char *zone_strerror(int status)
+{
+	switch (status) {
+	case ZONE_OK:
+		return "success";
+	case ZONE_ERR_NOMEM:
+		return "out of memory";
+	case ZONE_ERR_NAME_SYNTAX:
+		return "malformed domain name";
+	case ZONE_ERR_LABEL_TOO_LONG:
+		return "label longer than 63 octets";
+	case ZONE_ERR_NAME_TOO_LONG:
+		return "domain name longer than 255 octets";
+	case ZONE_ERR_BUFFER:
+		return "buffer too small";
+	default:
+		break;
+	}
+	if (status < 0 && status > -1000) {
+		return strerror(-status);
+	}
+	return "unknown zone status";
+}

@@ -1,0 +1,27 @@
+/*
+ * zone_error: status codes of the zone library (signer/zone/).
+ *
+ * Every function of the library that can fail returns a zone_status_t
+ * (ZONE_OK = 0, failures negative in -1200..-1299, or -errno for system
+ * failures). The library never logs: the caller decides what to print.
+ * Later modules of the library add their codes here, in this range.
+ *
+ * Thread-safety: zone_strerror() reads static text only; safe anywhere (for
+ * -errno values it returns strerror()'s text, as hsm_strerror() does).
+ */
+#ifndef SIGNER_ZONE_ZONE_ERROR_H
+#define SIGNER_ZONE_ZONE_ERROR_H
+
+typedef enum {
+	ZONE_OK = 0,
+	ZONE_ERR_NOMEM = -1200,       /* out of memory */
+	ZONE_ERR_NAME_SYNTAX = -1201, /* bad escape, empty label, empty name, "@" without origin */
+	ZONE_ERR_LABEL_TOO_LONG = -1202, /* a label longer than 63 octets */
+	ZONE_ERR_NAME_TOO_LONG = -1203,  /* a name longer than 255 octets in wire form */
+	ZONE_ERR_BUFFER = -1204,         /* output buffer too small */
+} zone_status_t;
+
+/* Static text for a status (also for -errno values). */
+const char *zone_strerror(int status);
+
+#endif
