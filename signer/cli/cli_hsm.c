@@ -1,6 +1,5 @@
 #include "signer/cli/cli_hsm.h"
 
-#include <ctype.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -18,6 +17,8 @@
 #include "hsm/hsm_sign.h"
 #include "hsm/hsm_verify.h"
 #include "signer/cli/cli_common.h"
+#include "signer/zone/dname.h"
+#include "signer/zone/zone_error.h"
 
 enum {
 	OPT_ALG = CLI_OPT_FIRST_FREE,
@@ -241,57 +242,6 @@ static int run_keys(hsm_args_t *a, hsm_ctx_t *ctx)
 
 /* --- dnskey --- */
 
-/* Owner name from presentation form (\X and \DDD escapes) to wire form. */
-static bool name_to_wire(const char *s, uint8_t *out, size_t *len)
-{
-	size_t n = 0, lab = 0;
-	out[n++] = 0;
-	if (strcmp(s, ".") == 0) {
-		*len = 1;
-		return true;
-	}
-	for (const char *p = s; *p != '\0'; p++) {
-		uint8_t c = (uint8_t)*p;
-		if (c == '.') {
-			if (out[lab] == 0) {
-				return false; /* empty label */
-			}
-			lab = n;
-			if (n >= 255) {
-				return false;
-			}
-			out[n++] = 0;
-			continue;
-		}
-		if (c == '\\') {
-			if (isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) &&
-			    isdigit((unsigned char)p[3])) {
-				unsigned v = (unsigned)(p[1] - '0') * 100 +
-				             (unsigned)(p[2] - '0') * 10 + (unsigned)(p[3] - '0');
-				if (v > 255) {
-					return false;
-				}
-				c = (uint8_t)v;
-				p += 3;
-			} else if (p[1] != '\0') {
-				c = (uint8_t) * ++p;
-			} else {
-				return false;
-			}
-		}
-		if (out[lab] == 63 || n >= 254) {
-			return false;
-		}
-		out[lab]++;
-		out[n++] = c;
-	}
-	if (out[lab] != 0) {
-		out[n++] = 0; /* relative name: treat as fully qualified */
-	}
-	*len = n;
-	return n <= 255;
-}
-
 static void print_b64(const uint8_t *data, size_t len)
 {
 	char *b64 = malloc(4 * ((len + 2) / 3) + 1);
@@ -310,8 +260,9 @@ static int run_dnskey(hsm_args_t *a, hsm_ctx_t *ctx)
 	}
 	uint8_t owner[256];
 	size_t owner_len = 0;
-	if (!name_to_wire(a->zone, owner, &owner_len)) {
-		cli_error("--zone %s is not a valid domain name", a->zone);
+	int zst = dname_from_str(a->zone, NULL, owner, sizeof(owner), &owner_len);
+	if (zst != ZONE_OK) {
+		cli_error("--zone %s is not a valid domain name: %s", a->zone, zone_strerror(zst));
 		return CLI_EXIT_USAGE;
 	}
 	if (a->flags != 256 && a->flags != 257) {

@@ -50,20 +50,28 @@ typedef struct {
 	hsm_verify_key_t *vk;
 } fixture_t;
 
+/* Steering of workers that sign until stopped (all fields atomic: written by
+ * the main thread, read by the workers, and the other way for parked). */
+typedef struct {
+	atomic_bool stop;       /* workers return */
+	atomic_bool hold;       /* workers park between two calls */
+	atomic_size_t parked;   /* workers parked now */
+	_Atomic uint64_t after; /* count calls begun at or after it (ms); 0: none yet */
+} control_t;
+
 /* A signing thread: signs distinct messages in its own session and verifies
  * each signature on the host. Inputs are set before the thread starts; the
  * results are read after it is joined (ok and after also while it runs). */
 typedef struct {
 	fixture_t *fx;
 	unsigned id;
-	size_t target;                    /* signatures to try; 0: until *stop */
-	const atomic_bool *stop;          /* may be NULL when target > 0 */
-	pthread_barrier_t *start;         /* all workers start signing together */
-	const _Atomic uint64_t *after_ms; /* count calls begun at or after it; 0: none yet */
+	size_t target;            /* signatures to try; 0: until ctl->stop */
+	control_t *ctl;           /* NULL when target > 0 */
+	pthread_barrier_t *start; /* all workers start signing together */
 
 	int acquire;         /* status of hsm_session_acquire */
 	atomic_size_t ok;    /* hsm_sign returned HSM_OK */
-	atomic_size_t after; /* of those, begun at or after *after_ms */
+	atomic_size_t after; /* of those, begun at or after ctl->after */
 	size_t failed;       /* hsm_sign returned anything else */
 	size_t verified;     /* signatures that verify */
 	int first_error;     /* first failing status, HSM_OK if none */
@@ -170,7 +178,14 @@ static void *worker_main(void *arg)
 	if (w->acquire != HSM_OK) {
 		return NULL;
 	}
-	for (size_t i = 0; w->target > 0 ? i < w->target : !atomic_load(w->stop); i++) {
+	for (size_t i = 0; w->target > 0 ? i < w->target : !atomic_load(&w->ctl->stop); i++) {
+		if (w->ctl != NULL && atomic_load(&w->ctl->hold)) {
+			atomic_fetch_add(&w->ctl->parked, 1);
+			while (atomic_load(&w->ctl->hold)) {
+				sleep_ms(1);
+			}
+			atomic_fetch_sub(&w->ctl->parked, 1);
+		}
 		uint64_t t0 = hsm_token_now_ms();
 		uint8_t data[128], sig[HSM_SIG_MAX];
 		size_t len = message(w->id, i, data, sizeof(data));
@@ -189,7 +204,7 @@ static void *worker_main(void *arg)
 		if (hsm_verify_sig(w->fx->vk, data, len, sig, sig_len) == HSM_OK) {
 			w->verified++;
 		}
-		uint64_t after = w->after_ms != NULL ? atomic_load(w->after_ms) : 0;
+		uint64_t after = w->ctl != NULL ? atomic_load(&w->ctl->after) : 0;
 		if (after != 0 && t0 >= after) {
 			atomic_fetch_add(&w->after, 1);
 		}
@@ -199,12 +214,10 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* Starts n workers on fx, each trying target signatures (0: until *stop),
- * released together by barrier (initialised here for n). Returns how many
- * threads were started. */
-static size_t workers_start(worker_t *w, size_t n, fixture_t *fx, size_t target,
-                            const atomic_bool *stop, const _Atomic uint64_t *after_ms,
-                            pthread_barrier_t *barrier)
+/* Starts n workers on fx, each trying target signatures (0: until ctl->stop),
+ * released together by barrier (initialised here for n). */
+static void workers_start(worker_t *w, size_t n, fixture_t *fx, size_t target, control_t *ctl,
+                          pthread_barrier_t *barrier)
 {
 	pthread_barrier_init(barrier, NULL, (unsigned)n);
 	for (size_t i = 0; i < n; i++) {
@@ -212,9 +225,8 @@ static size_t workers_start(worker_t *w, size_t n, fixture_t *fx, size_t target,
 		w[i].fx = fx;
 		w[i].id = (unsigned)i;
 		w[i].target = target;
-		w[i].stop = stop;
+		w[i].ctl = ctl;
 		w[i].start = barrier;
-		w[i].after_ms = after_ms;
 		w[i].acquire = HSM_ERR_INVAL;
 		atomic_init(&w[i].ok, 0);
 		atomic_init(&w[i].after, 0);
@@ -225,7 +237,6 @@ static size_t workers_start(worker_t *w, size_t n, fixture_t *fx, size_t target,
 			abort();
 		}
 	}
-	return n;
 }
 
 static void workers_join(worker_t *w, size_t n, pthread_barrier_t *barrier)
@@ -266,7 +277,7 @@ static totals_t workers_run(fixture_t *fx, size_t n, size_t target)
 {
 	worker_t w[MAX_WORKERS];
 	pthread_barrier_t barrier;
-	workers_start(w, n, fx, target, NULL, NULL, &barrier);
+	workers_start(w, n, fx, target, NULL, &barrier);
 	workers_join(w, n, &barrier);
 	return workers_check(w, n);
 }
@@ -324,6 +335,24 @@ static void test_hsm_faults_one_in_100_signatures_fail(void)
 	fixture_free(&fx);
 }
 
+/* Waits (up to WAIT_MAX_MS more) until count(w, n) reaches at least goal;
+ * returns the last count. */
+static size_t wait_for(size_t (*count)(worker_t *, size_t), worker_t *w, size_t n, size_t goal)
+{
+	uint64_t deadline = hsm_token_now_ms() + WAIT_MAX_MS;
+	size_t c;
+	while ((c = count(w, n)) < goal && hsm_token_now_ms() < deadline) {
+		sleep_ms(2);
+	}
+	return c;
+}
+
+static size_t workers_parked(worker_t *w, size_t n)
+{
+	(void)n;
+	return atomic_load(&w[0].ctl->parked);
+}
+
 /* 2 workers sign continuously; the token vanishes for 2 s. Every call ends
  * in HSM_OK: the workers pause while one thread finds the token again. */
 static void test_hsm_faults_token_vanishes_for_2s_and_is_found_again(void)
@@ -336,36 +365,41 @@ static void test_hsm_faults_token_vanishes_for_2s_and_is_found_again(void)
 	}
 	worker_t w[THREADS];
 	pthread_barrier_t barrier;
-	atomic_bool stop = false;
-	_Atomic uint64_t after_ms = 0;
-	workers_start(w, THREADS, &fx, 0, &stop, &after_ms, &barrier);
+	control_t ctl;
+	atomic_init(&ctl.stop, false);
+	atomic_init(&ctl.hold, false);
+	atomic_init(&ctl.parked, 0);
+	atomic_init(&ctl.after, 0);
+	workers_start(w, THREADS, &fx, 0, &ctl, &barrier);
+	size_t ok_before = wait_for(workers_ok, w, THREADS, BEFORE);
 
-	uint64_t deadline = hsm_token_now_ms() + WAIT_MAX_MS;
-	while (workers_ok(w, THREADS) < BEFORE && hsm_token_now_ms() < deadline) {
-		sleep_ms(5);
-	}
-	size_t ok_before = workers_ok(w, THREADS);
+	/* The vanish begins while the workers are between two calls: p11fault
+	 * closes the real sessions at that instant (C_CloseAllSessions), and
+	 * SoftHSM frees a session under a thread still inside a call on it
+	 * (a crash in C_Sign). Their next calls all meet the vanished token. */
+	atomic_store(&ctl.hold, true);
+	size_t parked = wait_for(workers_parked, w, THREADS, THREADS);
 	long logins_before = pf.count("C_Login");
 	uint64_t t0 = hsm_token_now_ms();
 	pf.vanish(VANISH_MS);
-	/* The vanish ends VANISH_MS after the call began: a call begun after
-	 * this was made once the token was back. */
-	atomic_store(&after_ms, hsm_token_now_ms() + VANISH_MS);
-	deadline = hsm_token_now_ms() + VANISH_MS + WAIT_MAX_MS;
-	while (workers_after(w, THREADS) < AFTER && hsm_token_now_ms() < deadline) {
-		sleep_ms(5);
-	}
-	atomic_store(&stop, true);
+	/* It ends VANISH_MS after it began: calls begun after this find the
+	 * token back. */
+	atomic_store(&ctl.after, hsm_token_now_ms() + VANISH_MS);
+	atomic_store(&ctl.hold, false);
+	sleep_ms(VANISH_MS);
+	size_t after = wait_for(workers_after, w, THREADS, AFTER);
+	atomic_store(&ctl.stop, true);
 	workers_join(w, THREADS, &barrier);
 	uint64_t elapsed = hsm_token_now_ms() - t0;
 	totals_t t = workers_check(w, THREADS);
 	print_stats("vanish", fx.token);
 
 	CU_ASSERT(ok_before >= BEFORE);
+	CU_ASSERT_EQUAL(parked, THREADS);
+	CU_ASSERT(after >= AFTER);
 	CU_ASSERT_EQUAL(t.failed, 0);
 	CU_ASSERT_EQUAL(t.verified, t.ok);
-	CU_ASSERT(t.after >= AFTER);
-	CU_ASSERT(pf.count("faults") > 0);
+	CU_ASSERT(pf.count("faults") >= THREADS);
 	for (size_t i = 0; i < THREADS; i++) {
 		/* Each worker had a call that waited for the token to return. */
 		CU_ASSERT(w[i].longest_ms >= VANISH_MS * 3 / 4);
@@ -377,7 +411,7 @@ static void test_hsm_faults_token_vanishes_for_2s_and_is_found_again(void)
 	CU_ASSERT_EQUAL(st.relogins, 0);
 	CU_ASSERT_EQUAL(st.failures, 0);
 	CU_ASSERT_EQUAL(st.state, HSM_TOKEN_UP);
-	/* One thread logged in again for both. */
+	/* One thread logged in again, for both. */
 	CU_ASSERT_EQUAL(pf.count("C_Login") - logins_before, 1);
 	fixture_free(&fx);
 }
