@@ -192,7 +192,7 @@ char *hsm_detail_format(int status, const hsm_detail_t *detail, char *buf, size_
 			         hsm_rv_name(detail->rv), (unsigned long)detail->rv);
 		}
 	} else if (detail != NULL && detail->text[0] != '\0') {
-		snprintf(buf, len, "%s: %s", hsm_strerror(status), detail->text);
+		snprintf(buf, len, "%s", detail->text); /* texts say what failed */
 	} else {
 		snprintf(buf, len, "%s", hsm_strerror(status));
 	}

@@ -63,8 +63,8 @@ const char *hsm_strerror(int status);
 const char *hsm_rv_name(CK_RV rv);
 
 /* Writes one line for status and detail into buf (always NUL-terminated):
- * "C_Sign failed: CKR_DEVICE_ERROR (0x30)", or the detail text, or the
- * status text. Returns buf. detail may be NULL. */
+ * "C_Sign failed: CKR_DEVICE_ERROR (0x30)", or the detail text (which says
+ * what failed), or the status text. Returns buf. detail may be NULL. */
 char *hsm_detail_format(int status, const hsm_detail_t *detail, char *buf, size_t len);
 
 /* Sets detail (if non-NULL) to a failed Cryptoki call. */

@@ -502,11 +502,13 @@ int hsm_key_find_all(hsm_ctx_t *ctx, const char *spec, hsm_key_t **keys, size_t 
 		}
 		int r = p11_kit_uri_parse(spec, P11_KIT_URI_FOR_OBJECT_ON_TOKEN, uri);
 		if (r != P11_KIT_URI_OK) {
-			hsm_detail_text(detail, "%s: %s", spec, p11_kit_uri_message(r));
+			hsm_detail_text(detail, "malformed PKCS#11 URI %s: %s", spec,
+			                p11_kit_uri_message(r));
 			p11_kit_uri_free(uri);
 			return HSM_ERR_URI;
 		}
 		if (p11_kit_uri_get_pin_value(uri) != NULL) {
+			hsm_detail_text(detail, "a PKCS#11 URI must not contain a PIN");
 			p11_kit_uri_free(uri);
 			return HSM_ERR_URI_PIN;
 		}
@@ -592,7 +594,7 @@ int hsm_key_find(hsm_ctx_t *ctx, const char *spec, hsm_key_t *out, hsm_detail_t 
 		hsm_detail_text(detail, "no key matches %s", spec);
 		ret = HSM_ERR_NO_KEY;
 	} else if (n > 1) {
-		hsm_detail_text(detail, "%zu keys match %s; name one by its id", n, spec);
+		hsm_detail_text(detail, "several keys match %s (%zu); name one by its id", spec, n);
 		ret = HSM_ERR_MANY_KEYS;
 	} else {
 		*out = keys[0];

@@ -64,6 +64,31 @@ static CK_RV ensure_open(hsm_session_t *s, const char **func)
 	return CKR_OK;
 }
 
+/* True if the token's login is being redone or was redone since epoch (the
+ * recovering thread sets the token RECOVERING before its C_Login and bumps
+ * the epoch after it). */
+static bool relogged(hsm_token_t *t, uint64_t epoch)
+{
+	hsm_token_stats_t st;
+	hsm_token_stats(t, &st);
+	return st.state != HSM_TOKEN_UP || hsm_token_epoch(t) != epoch;
+}
+
+/* True if the session's login was lost, or lost and redone, since epoch: a
+ * call that fails meanwhile may say anything (SoftHSM's C_SignInit says
+ * CKR_GENERAL_ERROR when the key can no longer be decrypted). */
+static bool login_lost(hsm_session_t *s, uint64_t epoch)
+{
+	CK_SESSION_INFO si;
+	if (!s->open || s->fn->C_GetSessionInfo(s->handle, &si) != CKR_OK) {
+		return false;
+	}
+	if (si.state != CKS_RW_USER_FUNCTIONS && si.state != CKS_RO_USER_FUNCTIONS) {
+		return true;
+	}
+	return relogged(s->token, epoch);
+}
+
 int hsm_session_acquire(hsm_token_t *token, hsm_session_t **out, hsm_detail_t *detail)
 {
 	int ret = hsm_token_connect(token, detail);
@@ -117,6 +142,7 @@ CK_RV hsm_session_find(hsm_session_t *s, CK_SESSION_HANDLE h, CK_OBJECT_CLASS cl
 	        {CKA_CLASS, &cls, sizeof(cls)},
 	        {CKA_ID, (void *)id, id_len},
 	};
+	uint64_t epoch = hsm_token_epoch(s->token);
 	CK_RV rv = s->fn->C_FindObjectsInit(h, tmpl, 2);
 	if (rv != CKR_OK) {
 		return rv;
@@ -138,7 +164,9 @@ CK_RV hsm_session_find(hsm_session_t *s, CK_SESSION_HANDLE h, CK_OBJECT_CLASS cl
 		if (si.state != CKS_RW_USER_FUNCTIONS && si.state != CKS_RO_USER_FUNCTIONS) {
 			return CKR_USER_NOT_LOGGED_IN;
 		}
-		return CKR_OK;
+		/* Logged in now, but the login may have been lost during the
+		 * search and redone since by another thread. */
+		return relogged(s->token, epoch) ? CKR_USER_NOT_LOGGED_IN : CKR_OK;
 	}
 	*out = objs[0];
 	if (id_len <= HSM_KEY_ID_MAX) {
@@ -178,6 +206,9 @@ int hsm_session_run(hsm_session_t *s, hsm_session_op_t op, void *arg, hsm_detail
 		}
 		hsm_detail_ckr(&last, func, rv);
 		hsm_rv_class_t cls = hsm_token_classify(rv);
+		if (cls == HSM_RV_FATAL && rv != HSM_SESSION_RV_NO_KEY && login_lost(s, epoch)) {
+			cls = HSM_RV_LOGIN;
+		}
 		int ret = HSM_OK;
 		bool wait = true;
 		switch (cls) {

@@ -117,13 +117,14 @@ int hsm_token_new(const hsm_token_config_t *config, hsm_module_t *module, hsm_pi
 	}
 	int r = p11_kit_uri_parse(config->uri, P11_KIT_URI_FOR_TOKEN, uri);
 	if (r != P11_KIT_URI_OK) {
-		hsm_detail_text(detail, "token %s: %s: %s", config->name, config->uri,
-		                p11_kit_uri_message(r));
+		hsm_detail_text(detail, "token %s: malformed PKCS#11 URI %s: %s", config->name,
+		                config->uri, p11_kit_uri_message(r));
 		p11_kit_uri_free(uri);
 		return HSM_ERR_URI;
 	}
 	if (p11_kit_uri_get_pin_value(uri) != NULL || p11_kit_uri_get_pin_source(uri) != NULL) {
-		hsm_detail_text(detail, "token %s: the URI carries a PIN; use pin_file",
+		hsm_detail_text(detail,
+		                "token %s: a PKCS#11 URI must not contain a PIN; use pin_file",
 		                config->name);
 		p11_kit_uri_free(uri);
 		return HSM_ERR_URI_PIN;

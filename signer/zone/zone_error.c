@@ -17,6 +17,18 @@ const char *zone_strerror(int status)
 		return "domain name longer than 255 octets";
 	case ZONE_ERR_BUFFER:
 		return "buffer too small";
+	case ZONE_ERR_RRSET_TOO_BIG:
+		return "RRset too big";
+	case ZONE_ERR_RDATA:
+		return "malformed RDATA";
+	case ZONE_ERR_DUPLICATE_TYPE:
+		return "two RRsets of one type at one name";
+	case ZONE_ERR_INVAL:
+		return "invalid argument";
+	case ZONE_ERR_DUPLICATE_NAME:
+		return "two nodes for one name";
+	case ZONE_ERR_OUT_OF_ZONE:
+		return "name outside the zone";
 	default:
 		break;
 	}

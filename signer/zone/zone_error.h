@@ -19,6 +19,12 @@ typedef enum {
 	ZONE_ERR_LABEL_TOO_LONG = -1202, /* a label longer than 63 octets */
 	ZONE_ERR_NAME_TOO_LONG = -1203,  /* a name longer than 255 octets in wire form */
 	ZONE_ERR_BUFFER = -1204,         /* output buffer too small */
+	ZONE_ERR_RRSET_TOO_BIG = -1205,  /* more RRs or bytes than one RRset can hold */
+	ZONE_ERR_RDATA = -1206,          /* malformed RDATA for its type */
+	ZONE_ERR_DUPLICATE_TYPE = -1207, /* two RRsets of one type at one name */
+	ZONE_ERR_INVAL = -1208,          /* invalid argument */
+	ZONE_ERR_DUPLICATE_NAME = -1209, /* two nodes for one name */
+	ZONE_ERR_OUT_OF_ZONE = -1210,    /* a name outside the zone */
 } zone_status_t;
 
 /* Static text for a status (also for -errno values). */

@@ -23,17 +23,17 @@ static const char *write_config(const char *text)
 static void test_config_tokens_are_read(void)
 {
 	const char *path = write_config("tokens:\n"
-					"  - name: main\n"
-					"    module: /usr/lib/softhsm/libsofthsm2.so\n"
-					"    uri: \"pkcs11:token=signer\"\n"
-					"    pin_file: /etc/signer/pin\n"
-					"    max_sessions: 8\n"
-					"    combined_mechanisms: true\n"
-					"    retry_budget: 30\n"
-					"  - name: ksk\n"
-					"    module: /opt/hsm/libcs_pkcs11.so\n"
-					"    uri: \"pkcs11:token=ksk;serial=1234\"\n"
-					"    pin_env: KSK_PIN\n");
+	                                "  - name: main\n"
+	                                "    module: /usr/lib/softhsm/libsofthsm2.so\n"
+	                                "    uri: \"pkcs11:token=signer\"\n"
+	                                "    pin_file: /etc/signer/pin\n"
+	                                "    max_sessions: 8\n"
+	                                "    combined_mechanisms: true\n"
+	                                "    retry_budget: 30\n"
+	                                "  - name: ksk\n"
+	                                "    module: /opt/hsm/libcs_pkcs11.so\n"
+	                                "    uri: \"pkcs11:token=ksk;serial=1234\"\n"
+	                                "    pin_env: KSK_PIN\n");
 	config_t *c = NULL;
 	char err[256] = "";
 	CU_ASSERT_EQUAL_FATAL(config_load(path, &c, err, sizeof(err)), CONFIG_OK);
@@ -83,15 +83,15 @@ static void test_config_bad_files(void)
 	snprintf(buf, sizeof(buf), "%s    uri: pkcs11:token=a\n    max_sessions: -1\n", head);
 	assert_refused(buf, CONFIG_ERR_VALUE, "max_sessions must be a non-negative integer");
 	snprintf(buf, sizeof(buf), "%s    uri: pkcs11:token=a\n    combined_mechanisms: maybe\n",
-		 head);
+	         head);
 	assert_refused(buf, CONFIG_ERR_VALUE, "combined_mechanisms must be true or false");
 	snprintf(buf, sizeof(buf), "%s    uri: pkcs11:token=a\n    pin_file: /p\n    pin_env: P\n",
-		 head);
+	         head);
 	assert_refused(buf, CONFIG_ERR_VALUE, "give pin_file or pin_env, not both");
 	config_t *c = NULL;
 	char err[256] = "";
 	CU_ASSERT_EQUAL(config_load("/nonexistent/signer.yaml", &c, err, sizeof(err)),
-			CONFIG_ERR_IO);
+	                CONFIG_ERR_IO);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err, "No such file or directory"));
 }
 
@@ -102,9 +102,9 @@ int main(void)
 		return 1;
 	}
 	static const testutil_case_t cases[] = {
-		{"test_config_tokens_are_read", test_config_tokens_are_read},
-		{"test_config_bad_files", test_config_bad_files},
-		{NULL, NULL},
+	        {"test_config_tokens_are_read", test_config_tokens_are_read},
+	        {"test_config_bad_files", test_config_bad_files},
+	        {NULL, NULL},
 	};
 	int failed = testutil_run("config", cases);
 	char path[128];
