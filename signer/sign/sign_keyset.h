@@ -1,0 +1,78 @@
+/*
+ * sign_keyset: the keys a zone is signed with, as the KASP (or `signer sign`)
+ * hands them to the engine: each key's role (KSK, ZSK, CSK) and flags
+ * (published: its DNSKEY is in the zone; active: it makes new RRSIGs;
+ * retained: its valid RRSIGs may stay but it makes none; revoked: RFC 5011),
+ * with its DNSKEY RDATA, key tag and a host-side verification key read from
+ * the token once.
+ *
+ * Life cycle: sign_keyset_init() -> sign_keyset_add() per key (reads the
+ * public key from the token) -> use from any thread (immutable) ->
+ * sign_keyset_deinit(). The hsm_key_t tokens are borrowed from the hsm_ctx,
+ * which must outlive the key set.
+ */
+#ifndef SIGNER_SIGN_SIGN_KEYSET_H
+#define SIGNER_SIGN_SIGN_KEYSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hsm/hsm_alg.h"
+#include "hsm/hsm_dnskey.h"
+#include "hsm/hsm_key.h"
+#include "hsm/hsm_verify.h"
+
+typedef enum {
+	SIGN_ROLE_KSK,
+	SIGN_ROLE_ZSK,
+	SIGN_ROLE_CSK,
+} sign_role_t;
+
+typedef struct {
+	hsm_key_t key;        /* token and CKA_ID */
+	const hsm_alg_t *alg; /* the DNSSEC algorithm it signs with */
+	sign_role_t role;
+	bool published, active, retained, revoked;
+	uint16_t flags; /* DNSKEY flags: 256, or 257 for KSK/CSK; +128 when revoked */
+	uint16_t tag;   /* key tag of the DNSKEY as published (flags included) */
+	uint8_t dnskey[HSM_DNSKEY_PUBKEY_MAX + 4]; /* DNSKEY RDATA */
+	size_t dnskey_len;
+	hsm_verify_key_t *verify; /* owned */
+} sign_key_t;
+
+typedef struct {
+	sign_key_t *keys;
+	size_t count;
+} sign_keyset_t;
+
+void sign_keyset_init(sign_keyset_t *ks);
+
+/* Adds key with role, algorithm alg (NULL: the key's own) and flags; reads
+ * the public key from the token to make the DNSKEY RDATA, tag and
+ * verification key. Returns HSM_OK or the hsm status (detail filled). */
+int sign_keyset_add(sign_keyset_t *ks, const hsm_key_t *key, const hsm_alg_t *alg,
+		    sign_role_t role, bool published, bool active, bool retained, bool revoked,
+		    hsm_detail_t *detail);
+
+/* Adds a key known only by its DNSKEY RDATA (a foreign key published for a
+ * multi-signer setup, or a test key): never active. Returns HSM_OK,
+ * HSM_ERR_DNSKEY, HSM_ERR_ALGORITHM. */
+int sign_keyset_add_dnskey(sign_keyset_t *ks, const uint8_t *rdata, size_t len,
+			   hsm_detail_t *detail);
+
+/* The published key with this algorithm and tag whose DNSKEY matches, for
+ * checking a signature: looked up by algorithm AND tag, and when several
+ * share both, the caller tries each (index from *pos, start at 0). NULL when
+ * none is left. */
+const sign_key_t *sign_keyset_find(const sign_keyset_t *ks, uint8_t alg, uint16_t tag,
+				   size_t *pos);
+
+/* True if key signs RRsets of type (KSK/CSK sign DNSKEY, CDS, CDNSKEY; ZSK/CSK
+ * sign the rest). */
+bool sign_keyset_signs_type(const sign_key_t *key, uint16_t type);
+
+/* Frees the verification keys and the array. */
+void sign_keyset_deinit(sign_keyset_t *ks);
+
+#endif
