@@ -1,12 +1,13 @@
 /*
  * signer: the operator's command-line tool. One binary with subcommands;
- * today `signer hsm ...` (tokens and keys).
+ * `signer hsm ...` (tokens and keys) and `signer sign` (a zone file).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "signer/cli/cli_common.h"
 #include "signer/cli/cli_hsm.h"
+#include "signer/cli/cli_sign.h"
 
 static void usage(FILE *fp)
 {
@@ -27,6 +28,9 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "hsm") == 0) {
 		return cli_hsm_main(argc - 1, argv + 1);
+	}
+	if (strcmp(argv[1], "sign") == 0) {
+		return cli_sign_main(argc - 1, argv + 1);
 	}
 	cli_error("unknown command '%s' (see signer --help)", argv[1]);
 	return CLI_EXIT_USAGE;

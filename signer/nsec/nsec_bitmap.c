@@ -21,9 +21,6 @@ int nsec_bitmap_encode(const uint16_t *types, size_t n, uint8_t *out, size_t cap
 			bits[low / 8] |= (uint8_t)(0x80u >> (low % 8));
 			used = low / 8 + 1;
 		}
-		if (i < n && types[i] < types[i - 1]) {
-			return NSEC_ERR_INVAL;
-		}
 		if (cap - pos < 2 + used) {
 			return NSEC_ERR_BUFFER;
 		}
@@ -60,7 +57,8 @@ int nsec_bitmap_decode(const uint8_t *data, size_t len, uint16_t *types, size_t 
 				if (count == cap) {
 					return NSEC_ERR_BUFFER;
 				}
-				types[count++] = (uint16_t)((unsigned)window << 8 | octet * 8 | bit);
+				types[count++] =
+				        (uint16_t)((unsigned)window << 8 | octet * 8 | bit);
 			}
 		}
 		last_window = window;

@@ -28,16 +28,15 @@ static int finish(sign_keyset_t *ks, sign_key_t *k, hsm_detail_t *detail)
 	int ret = hsm_verify_key_new(k->alg->number, k->dnskey + 4, k->dnskey_len - 4, &k->verify);
 	if (ret != HSM_OK) {
 		hsm_detail_text(detail, "DNSKEY %u/%s: %s", k->tag, k->alg->name,
-				hsm_strerror(ret));
+		                hsm_strerror(ret));
 		return ret;
 	}
 	ks->count++;
 	return HSM_OK;
 }
 
-int sign_keyset_add(sign_keyset_t *ks, const hsm_key_t *key, const hsm_alg_t *alg,
-		    sign_role_t role, bool published, bool active, bool retained, bool revoked,
-		    hsm_detail_t *detail)
+int sign_keyset_add(sign_keyset_t *ks, const hsm_key_t *key, const hsm_alg_t *alg, sign_role_t role,
+                    bool published, bool active, bool retained, bool revoked, hsm_detail_t *detail)
 {
 	alg = alg != NULL ? alg : key->alg;
 	if (alg == NULL) {
@@ -54,20 +53,21 @@ int sign_keyset_add(sign_keyset_t *ks, const hsm_key_t *key, const hsm_alg_t *al
 	k->active = active;
 	k->retained = retained;
 	k->revoked = revoked;
-	k->flags = (uint16_t)(HSM_DNSKEY_FLAG_ZONE | (role == SIGN_ROLE_ZSK ? 0 : HSM_DNSKEY_FLAG_SEP) |
-			      (revoked ? HSM_DNSKEY_FLAG_REVOKE : 0));
+	k->flags = (uint16_t)(HSM_DNSKEY_FLAG_ZONE |
+	                      (role == SIGN_ROLE_ZSK ? 0 : HSM_DNSKEY_FLAG_SEP) |
+	                      (revoked ? HSM_DNSKEY_FLAG_REVOKE : 0));
 	uint8_t pub[HSM_DNSKEY_PUBKEY_MAX];
 	size_t pub_len = 0;
 	int ret = hsm_key_dnskey_pubkey(key, alg, pub, sizeof(pub), &pub_len, detail);
 	if (ret == HSM_OK) {
 		ret = hsm_dnskey_rdata(k->flags, alg->number, pub, pub_len, k->dnskey,
-				       sizeof(k->dnskey), &k->dnskey_len);
+		                       sizeof(k->dnskey), &k->dnskey_len);
 	}
 	return ret == HSM_OK ? finish(ks, k, detail) : ret;
 }
 
 int sign_keyset_add_dnskey(sign_keyset_t *ks, const uint8_t *rdata, size_t len,
-			   hsm_detail_t *detail)
+                           hsm_detail_t *detail)
 {
 	if (len < 5 || len > sizeof(ks->keys[0].dnskey)) {
 		hsm_detail_text(detail, "DNSKEY RDATA of %zu bytes", len);
@@ -92,8 +92,7 @@ int sign_keyset_add_dnskey(sign_keyset_t *ks, const uint8_t *rdata, size_t len,
 	return finish(ks, k, detail);
 }
 
-const sign_key_t *sign_keyset_find(const sign_keyset_t *ks, uint8_t alg, uint16_t tag,
-				   size_t *pos)
+const sign_key_t *sign_keyset_find(const sign_keyset_t *ks, uint8_t alg, uint16_t tag, size_t *pos)
 {
 	for (; *pos < ks->count; (*pos)++) {
 		const sign_key_t *k = &ks->keys[*pos];

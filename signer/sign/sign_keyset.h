@@ -51,22 +51,20 @@ void sign_keyset_init(sign_keyset_t *ks);
 /* Adds key with role, algorithm alg (NULL: the key's own) and flags; reads
  * the public key from the token to make the DNSKEY RDATA, tag and
  * verification key. Returns HSM_OK or the hsm status (detail filled). */
-int sign_keyset_add(sign_keyset_t *ks, const hsm_key_t *key, const hsm_alg_t *alg,
-		    sign_role_t role, bool published, bool active, bool retained, bool revoked,
-		    hsm_detail_t *detail);
+int sign_keyset_add(sign_keyset_t *ks, const hsm_key_t *key, const hsm_alg_t *alg, sign_role_t role,
+                    bool published, bool active, bool retained, bool revoked, hsm_detail_t *detail);
 
 /* Adds a key known only by its DNSKEY RDATA (a foreign key published for a
  * multi-signer setup, or a test key): never active. Returns HSM_OK,
  * HSM_ERR_DNSKEY, HSM_ERR_ALGORITHM. */
 int sign_keyset_add_dnskey(sign_keyset_t *ks, const uint8_t *rdata, size_t len,
-			   hsm_detail_t *detail);
+                           hsm_detail_t *detail);
 
 /* The published key with this algorithm and tag whose DNSKEY matches, for
  * checking a signature: looked up by algorithm AND tag, and when several
  * share both, the caller tries each (index from *pos, start at 0). NULL when
  * none is left. */
-const sign_key_t *sign_keyset_find(const sign_keyset_t *ks, uint8_t alg, uint16_t tag,
-				   size_t *pos);
+const sign_key_t *sign_keyset_find(const sign_keyset_t *ks, uint8_t alg, uint16_t tag, size_t *pos);
 
 /* True if key signs RRsets of type (KSK/CSK sign DNSKEY, CDS, CDNSKEY; ZSK/CSK
  * sign the rest). */

@@ -107,7 +107,7 @@ typedef struct {
 } sessions_t;
 
 static hsm_session_t *session_for(sessions_t *s, hsm_token_t *token, int *status,
-				  hsm_detail_t *detail)
+                                  hsm_detail_t *detail)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		if (s->token[i] == token) {
@@ -137,8 +137,8 @@ static void run_batch(sign_pipeline_t *p, sessions_t *sessions, sign_batch_t *b)
 		if (s != NULL) {
 			size_t len = 0;
 			j->status = hsm_sign(s, &j->key->key, j->key->alg, b->data + j->data_off,
-					     j->data_len, b->data + j->sig_off, j->sig_cap, &len,
-					     &detail);
+			                     j->data_len, b->data + j->sig_off, j->sig_cap, &len,
+			                     &detail);
 			j->sig_len = (uint16_t)len;
 		}
 		if (j->status != HSM_OK && b->detail.func == NULL && b->detail.text[0] == '\0') {
@@ -239,7 +239,7 @@ void sign_pipeline_submit(sign_pipeline_t *p, sign_batch_t *batch)
 }
 
 void sign_pipeline_wait(sign_pipeline_t *p,
-			void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx)
+                        void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx)
 {
 	pthread_mutex_lock(&p->lock);
 	while (atomic_load(&p->jobs_done) < p->jobs_submitted) {
@@ -307,13 +307,14 @@ unsigned sign_pipeline_default_workers(const sign_key_t *key, double *latency_us
 	uint8_t data[128] = {0}, sig[HSM_SIG_MAX];
 	size_t len = 0;
 	/* One to find the key handle, then measure. */
-	int ret = hsm_sign(s, &key->key, key->alg, data, sizeof(data), sig, sizeof(sig), &len, NULL);
+	int ret =
+	        hsm_sign(s, &key->key, key->alg, data, sizeof(data), sig, sizeof(sig), &len, NULL);
 	const int n = 16;
 	double w0 = wall_s(), c0 = thread_cpu_s();
 	for (int i = 0; i < n && ret == HSM_OK; i++) {
 		data[0] = (uint8_t)i;
 		ret = hsm_sign(s, &key->key, key->alg, data, sizeof(data), sig, sizeof(sig), &len,
-			       NULL);
+		               NULL);
 	}
 	double wall = wall_s() - w0, cpu = thread_cpu_s() - c0;
 	hsm_session_release(s);

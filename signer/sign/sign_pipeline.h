@@ -35,7 +35,7 @@ typedef struct {
 	uint32_t data_len;
 	uint16_t sig_cap;
 	uint16_t sig_len;
-	int status; /* HSM_OK or the failure */
+	int status;   /* HSM_OK or the failure */
 	uint64_t tag; /* the producer's own reference (e.g. RRset index) */
 } sign_job_t;
 
@@ -44,7 +44,7 @@ typedef struct sign_batch {
 	size_t count, cap;
 	uint8_t *data; /* signed data and signatures of all jobs */
 	size_t data_len, data_cap;
-	hsm_detail_t detail; /* the first failure's detail */
+	hsm_detail_t detail;     /* the first failure's detail */
 	struct sign_batch *next; /* queue link, internal */
 } sign_batch_t;
 
@@ -62,8 +62,7 @@ sign_batch_t *sign_batch_new(size_t cap);
 /* Reserves a job in batch with room for len bytes of data; returns the job
  * and a pointer to write the data to (valid until the next add), or NULL on
  * out of memory or a full batch. */
-sign_job_t *sign_batch_add(sign_batch_t *batch, const sign_key_t *key, size_t len,
-			   uint8_t **data);
+sign_job_t *sign_batch_add(sign_batch_t *batch, const sign_key_t *key, size_t len, uint8_t **data);
 
 /* The data of a job, and its signature once made. */
 const uint8_t *sign_batch_data(const sign_batch_t *batch, const sign_job_t *job);
@@ -75,9 +74,8 @@ void sign_pipeline_submit(sign_pipeline_t *p, sign_batch_t *batch);
 
 /* Waits until every submitted batch is done, calling progress (if not NULL)
  * about every 200 ms with the number of jobs done and submitted so far. */
-void sign_pipeline_wait(sign_pipeline_t *p, void (*progress)(void *ctx, uint64_t done,
-							     uint64_t total),
-			void *ctx);
+void sign_pipeline_wait(sign_pipeline_t *p,
+                        void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx);
 
 /* Frees a batch; NULL is a no-op. */
 void sign_batch_free(sign_batch_t *batch);

@@ -172,7 +172,8 @@ static int build(const uint8_t *apex, zone_node_t **nodes, size_t n, zone_t **ou
 			ret = ZONE_ERR_DUPLICATE_NAME;
 			goto bad_name;
 		}
-		if (!dname_equal(cur, apex) && (ret = add_ents(&e, prev, cur, apex_labels)) != ZONE_OK) {
+		if (!dname_equal(cur, apex) &&
+		    (ret = add_ents(&e, prev, cur, apex_labels)) != ZONE_OK) {
 			goto fail;
 		}
 		if ((ret = push(&e, nodes[i])) != ZONE_OK) {

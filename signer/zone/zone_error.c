@@ -29,6 +29,32 @@ const char *zone_strerror(int status)
 		return "two nodes for one name";
 	case ZONE_ERR_OUT_OF_ZONE:
 		return "name outside the zone";
+	case ZONE_ERR_SYNTAX:
+		return "zone file syntax error";
+	case ZONE_ERR_UNKNOWN_TYPE:
+		return "unknown RR type";
+	case ZONE_ERR_TTL:
+		return "bad TTL";
+	case ZONE_ERR_CLASS:
+		return "class other than IN";
+	case ZONE_ERR_NO_SOA:
+		return "no SOA record at the apex";
+	case ZONE_ERR_DUPLICATE_SOA:
+		return "more than one SOA record";
+	case ZONE_ERR_SOA_NOT_APEX:
+		return "SOA record not at the apex";
+	case ZONE_ERR_NO_APEX_NS:
+		return "no NS records at the apex";
+	case ZONE_ERR_CNAME:
+		return "CNAME and other data at one name";
+	case ZONE_ERR_SINGLETON:
+		return "more than one CNAME or DNAME record at one name";
+	case ZONE_ERR_INCLUDE:
+		return "$INCLUDE failed";
+	case ZONE_ERR_GENERATE:
+		return "malformed $GENERATE directive";
+	case ZONE_ERR_NOT_DNSKEY:
+		return "not a file of DNSKEY records at the apex";
 	default:
 		break;
 	}

@@ -22,7 +22,7 @@ static int rdata_qsort_cmp(const void *pa, const void *pb)
 }
 
 int zone_rrset_new(uint16_t type, uint32_t ttl, const zone_rdata_t *rdatas, size_t count,
-		   zone_rrset_t **out)
+                   zone_rrset_t **out)
 {
 	if (count > 65535) {
 		return ZONE_ERR_RRSET_TOO_BIG;
@@ -89,7 +89,8 @@ zone_rrset_t *zone_rrset_ref(zone_rrset_t *rrset)
 
 void zone_rrset_unref(zone_rrset_t *rrset)
 {
-	if (rrset != NULL && atomic_fetch_sub_explicit(&rrset->refs, 1, memory_order_acq_rel) == 1) {
+	if (rrset != NULL &&
+	    atomic_fetch_sub_explicit(&rrset->refs, 1, memory_order_acq_rel) == 1) {
 		free(rrset);
 	}
 }
@@ -140,8 +141,8 @@ bool zone_rdata_canonicalize(uint16_t type, uint8_t *rdata, size_t len)
 	size_t off = 0;
 	switch (type) {
 	case ZONE_TYPE_NS:
-	case 3:  /* MD */
-	case 4:  /* MF */
+	case 3: /* MD */
+	case 4: /* MF */
 	case ZONE_TYPE_CNAME:
 	case 7:  /* MB */
 	case 8:  /* MG */
@@ -178,7 +179,7 @@ bool zone_rdata_canonicalize(uint16_t type, uint8_t *rdata, size_t len)
 		}
 		return lower_name(rdata, len, &off) && off == len;
 	}
-	case 24:                  /* SIG */
+	case 24:              /* SIG */
 	case ZONE_TYPE_RRSIG: /* signer name after 18 fixed bytes */
 		off = 18;
 		return len >= 18 && lower_name(rdata, len, &off);

@@ -41,7 +41,7 @@ typedef struct zone_rrset {
 	uint16_t type;
 	uint16_t count; /* RRs */
 	uint32_t ttl;
-	uint32_t len;   /* bytes in data */
+	uint32_t len; /* bytes in data */
 	/* count times: RDATA length (2 bytes, big-endian), RDATA. Canonical
 	 * order, no duplicates. */
 	uint8_t data[];
@@ -59,7 +59,7 @@ typedef struct {
  * ZONE_ERR_NOMEM, or ZONE_ERR_RRSET_TOO_BIG (more than 65535 RRs or bytes
  * than fit a message). The new RRset has one reference, the caller's. */
 int zone_rrset_new(uint16_t type, uint32_t ttl, const zone_rdata_t *rdatas, size_t count,
-		   zone_rrset_t **out);
+                   zone_rrset_t **out);
 
 /* Takes a reference; returns rrset. NULL is passed through. */
 zone_rrset_t *zone_rrset_ref(zone_rrset_t *rrset);

@@ -12,8 +12,8 @@
 #include "tests/support/testutil.h"
 #include "tests/support/testutil_hsm.h"
 
-static hsm_ctx_t *ctx;       /* SoftHSM through the fault module */
-static sign_keyset_t keys;   /* an ECDSA P-256 ZSK and an Ed25519 KSK */
+static hsm_ctx_t *ctx;     /* SoftHSM through the fault module */
+static sign_keyset_t keys; /* an ECDSA P-256 ZSK and an Ed25519 KSK */
 static p11fault_api_t fault;
 
 static void progress(void *arg, uint64_t done, uint64_t total)
@@ -58,8 +58,9 @@ static size_t run(unsigned workers, size_t batches, size_t per, size_t *verified
 				failed++;
 				continue;
 			}
-			if (hsm_verify_sig(job->key->verify, sign_batch_data(b[i], job), job->data_len,
-					   sign_batch_sig(b[i], job), job->sig_len) == HSM_OK) {
+			if (hsm_verify_sig(job->key->verify, sign_batch_data(b[i], job),
+			                   job->data_len, sign_batch_sig(b[i], job),
+			                   job->sig_len) == HSM_OK) {
 				(*verified)++;
 			}
 		}
@@ -95,13 +96,13 @@ static void test_sign_pipeline_reports_a_failed_job(void)
 	/* A key that is gone: its jobs fail with their cause, the others sign. */
 	hsm_key_t gone;
 	CU_ASSERT_EQUAL_FATAL(hsm_key_generate(hsm_ctx_token(ctx, "main"), hsm_alg_by_number(13), 0,
-					       "gone", &gone, NULL),
-			      HSM_OK);
+	                                       "gone", &gone, NULL),
+	                      HSM_OK);
 	sign_keyset_t ks;
 	sign_keyset_init(&ks);
-	CU_ASSERT_EQUAL_FATAL(sign_keyset_add(&ks, &gone, NULL, SIGN_ROLE_ZSK, true, true, false,
-					      false, NULL),
-			      HSM_OK);
+	CU_ASSERT_EQUAL_FATAL(
+	        sign_keyset_add(&ks, &gone, NULL, SIGN_ROLE_ZSK, true, true, false, false, NULL),
+	        HSM_OK);
 	CU_ASSERT_EQUAL(hsm_key_delete(&gone, NULL), HSM_OK);
 	sign_pipeline_t *p = NULL;
 	CU_ASSERT_EQUAL_FATAL(sign_pipeline_new(2, &p), HSM_OK);
@@ -154,19 +155,20 @@ int main(void)
 	}
 	sign_keyset_init(&keys);
 	if (sign_keyset_add(&keys, &zsk, NULL, SIGN_ROLE_ZSK, true, true, false, false, NULL) !=
-		    HSM_OK ||
+	            HSM_OK ||
 	    sign_keyset_add(&keys, &ksk, NULL, SIGN_ROLE_KSK, true, true, false, false, NULL) !=
-		    HSM_OK) {
+	            HSM_OK) {
 		return 1;
 	}
 	static const testutil_case_t cases[] = {
-		{"test_sign_pipeline_signs_every_job", test_sign_pipeline_signs_every_job},
-		{"test_sign_pipeline_survives_device_errors",
-		 test_sign_pipeline_survives_device_errors},
-		{"test_sign_pipeline_reports_a_failed_job", test_sign_pipeline_reports_a_failed_job},
-		{"test_sign_pipeline_default_workers_follow_latency",
-		 test_sign_pipeline_default_workers_follow_latency},
-		{NULL, NULL},
+	        {"test_sign_pipeline_signs_every_job", test_sign_pipeline_signs_every_job},
+	        {"test_sign_pipeline_survives_device_errors",
+	         test_sign_pipeline_survives_device_errors},
+	        {"test_sign_pipeline_reports_a_failed_job",
+	         test_sign_pipeline_reports_a_failed_job},
+	        {"test_sign_pipeline_default_workers_follow_latency",
+	         test_sign_pipeline_default_workers_follow_latency},
+	        {NULL, NULL},
 	};
 	int failed = testutil_run("sign_pipeline", cases);
 	sign_keyset_deinit(&keys);

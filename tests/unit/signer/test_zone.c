@@ -28,7 +28,7 @@ static zone_node_t *node(const char *text, const uint16_t *types, size_t n)
 		zone_rdata_t r = {rd, 4};
 		slots[i].sigs = NULL;
 		CU_ASSERT_EQUAL_FATAL(zone_rrset_new(types[i], 3600, &r, 1, &slots[i].data),
-				      ZONE_OK);
+		                      ZONE_OK);
 	}
 	zone_node_t *nd = NULL;
 	CU_ASSERT_EQUAL_FATAL(zone_node_new(name(text), slots, n, &nd), ZONE_OK);
@@ -47,15 +47,14 @@ static const uint16_t t_dname[] = {ZONE_TYPE_DNAME};
 static zone_t *sample(void)
 {
 	zone_node_t *nodes[] = {
-		node("x.y.z", t_a, 1),       node("@", t_soa_ns, 2),
-		node("*.w", t_a, 1),         node("deleg", t_ns_ds, 2),
-		node("ns.deleg", t_a, 1),    node("a.b.deep.deleg", t_a, 1),
-		node("insecure", t_ns, 1),   node("dn", t_dname, 1),
-		node("under.dn", t_a, 1),    node("Upper", t_a, 1),
+	        node("x.y.z", t_a, 1),     node("@", t_soa_ns, 2),   node("*.w", t_a, 1),
+	        node("deleg", t_ns_ds, 2), node("ns.deleg", t_a, 1), node("a.b.deep.deleg", t_a, 1),
+	        node("insecure", t_ns, 1), node("dn", t_dname, 1),   node("under.dn", t_a, 1),
+	        node("Upper", t_a, 1),
 	};
 	zone_t *z = NULL;
 	CU_ASSERT_EQUAL_FATAL(zone_new(apex, nodes, sizeof(nodes) / sizeof(nodes[0]), &z, NULL),
-			      ZONE_OK);
+	                      ZONE_OK);
 	return z;
 }
 
@@ -71,10 +70,10 @@ static uint16_t flags_of(const zone_t *z, const char *text)
 static void test_zone_order_ents_and_flags(void)
 {
 	zone_t *z = sample();
-	static const char *order[] = {"@",	  "deleg",    "deep.deleg", "b.deep.deleg",
-				      "a.b.deep.deleg", "ns.deleg", "dn",	  "under.dn",
-				      "insecure", "upper",    "w",	  "*.w",
-				      "z",	  "y.z",      "x.y.z"};
+	static const char *order[] = {
+	        "@",        "deleg", "deep.deleg", "b.deep.deleg", "a.b.deep.deleg",
+	        "ns.deleg", "dn",    "under.dn",   "insecure",     "upper",
+	        "w",        "*.w",   "z",          "y.z",          "x.y.z"};
 	CU_ASSERT_EQUAL_FATAL(z->count, sizeof(order) / sizeof(order[0]));
 	for (size_t i = 0; i < z->count; i++) {
 		CU_ASSERT(dname_equal(z->entries[i].node->owner, name(order[i])));
@@ -136,7 +135,7 @@ static void test_zone_replace_shares_unchanged_nodes(void)
 	zone_node_t *kept = z->entries[i].node;
 	CU_ASSERT_FATAL(zone_find(z, name("x.y.z"), &i));
 	zone_node_t *changed[] = {node("x.y.z", t_ns, 1), node("new.name", t_a, 1),
-				  node("*.w", NULL, 0)};
+	                          node("*.w", NULL, 0)};
 	zone_t *z2 = NULL;
 	CU_ASSERT_EQUAL_FATAL(zone_replace(z, changed, 3, &z2, NULL), ZONE_OK);
 	/* The unchanged node is shared, not copied. */
@@ -145,8 +144,8 @@ static void test_zone_replace_shares_unchanged_nodes(void)
 	CU_ASSERT_EQUAL(atomic_load(&kept->refs), 2);
 	CU_ASSERT_EQUAL(flags_of(z2, "x.y.z"), ZONE_NAME_CUT);
 	CU_ASSERT_EQUAL(flags_of(z2, "name"), ZONE_NAME_ENT);
-	CU_ASSERT_EQUAL(flags_of(z2, "*.w"), 0xffff); /* removed */
-	CU_ASSERT_EQUAL(flags_of(z2, "w"), 0xffff);   /* no longer an ENT */
+	CU_ASSERT_EQUAL(flags_of(z2, "*.w"), 0xffff);            /* removed */
+	CU_ASSERT_EQUAL(flags_of(z2, "w"), 0xffff);              /* no longer an ENT */
 	CU_ASSERT_EQUAL(flags_of(z, "*.w"), ZONE_NAME_WILDCARD); /* old version intact */
 	zone_free(z);
 	CU_ASSERT_EQUAL(atomic_load(&kept->refs), 1);
@@ -164,7 +163,7 @@ static void test_zone_node_with_and_without(void)
 	CU_ASSERT_EQUAL(b->nslots, 3);
 	CU_ASSERT_EQUAL(b->slots[0].data->type, ZONE_TYPE_A);
 	CU_ASSERT_PTR_EQUAL(zone_node_find(b, ZONE_TYPE_NS)->data,
-			    zone_node_find(a, ZONE_TYPE_NS)->data);
+	                    zone_node_find(a, ZONE_TYPE_NS)->data);
 	CU_ASSERT_EQUAL_FATAL(zone_node_without(b, ZONE_TYPE_SOA, &c), ZONE_OK);
 	CU_ASSERT_EQUAL(c->nslots, 2);
 	CU_ASSERT_PTR_NULL(zone_node_find(c, ZONE_TYPE_SOA));
@@ -179,9 +178,9 @@ static void test_zone_node_with_and_without(void)
 static void test_zone_rrset_canonical_order_and_dedup(void)
 {
 	zone_rdata_t r[] = {{(const uint8_t *)"\2\1", 2},
-			    {(const uint8_t *)"\1\2\3", 3},
-			    {(const uint8_t *)"\1\2", 2},
-			    {(const uint8_t *)"\2\1", 2}};
+	                    {(const uint8_t *)"\1\2\3", 3},
+	                    {(const uint8_t *)"\1\2", 2},
+	                    {(const uint8_t *)"\2\1", 2}};
 	zone_rrset_t *rs = NULL;
 	CU_ASSERT_EQUAL_FATAL(zone_rrset_new(ZONE_TYPE_A, 60, r, 4, &rs), ZONE_OK);
 	CU_ASSERT_EQUAL(rs->count, 3);
@@ -209,14 +208,14 @@ int main(void)
 		return 1;
 	}
 	static const testutil_case_t cases[] = {
-		{"test_zone_order_ents_and_flags", test_zone_order_ents_and_flags},
-		{"test_zone_bad_inputs", test_zone_bad_inputs},
-		{"test_zone_replace_shares_unchanged_nodes",
-		 test_zone_replace_shares_unchanged_nodes},
-		{"test_zone_node_with_and_without", test_zone_node_with_and_without},
-		{"test_zone_rrset_canonical_order_and_dedup",
-		 test_zone_rrset_canonical_order_and_dedup},
-		{NULL, NULL},
+	        {"test_zone_order_ents_and_flags", test_zone_order_ents_and_flags},
+	        {"test_zone_bad_inputs", test_zone_bad_inputs},
+	        {"test_zone_replace_shares_unchanged_nodes",
+	         test_zone_replace_shares_unchanged_nodes},
+	        {"test_zone_node_with_and_without", test_zone_node_with_and_without},
+	        {"test_zone_rrset_canonical_order_and_dedup",
+	         test_zone_rrset_canonical_order_and_dedup},
+	        {NULL, NULL},
 	};
 	return testutil_run("zone", cases);
 }

@@ -1,0 +1,1084 @@
+#include "signer/sign/sign_verify.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "hsm/hsm_dnskey.h"
+#include "hsm/hsm_error.h"
+#include "hsm/hsm_verify.h"
+#include "signer/sign/sign_error.h"
+#include "signer/sign/sign_rrsig.h"
+#include "signer/zone/dname.h"
+
+#define HASH_LEN     20 /* SHA-1, the one NSEC3 hash algorithm (RFC 5155) */
+#define B32_LEN      32 /* base32hex of a hash */
+#define FLAG_OPT_OUT 0x01
+
+/* A DNSKEY of the apex RRset. */
+typedef struct {
+	uint16_t flags;
+	uint8_t alg;
+	uint16_t tag;
+	hsm_verify_key_t *key; /* NULL: unusable (status says why) */
+	int status;
+} vkey_t;
+
+struct sign_verify {
+	const zone_t *z; /* borrowed */
+	sign_verify_config_t cfg;
+	vkey_t *keys; /* zone keys only (flags with the ZONE bit) */
+	size_t nkeys;
+	uint8_t need[256]; /* the algorithms every signed RRset needs, each once */
+	size_t nneed;
+	bool any_dnskey;
+};
+
+/* The state of one check in one thread. */
+typedef struct {
+	const sign_verify_t *v;
+	sign_verify_counts_t *counts;
+	size_t failures;
+	bool stop; /* max_failures reached */
+} run_t;
+
+static bool bit_get(const uint8_t *set, uint8_t i)
+{
+	return (set[i >> 3] >> (i & 7)) & 1;
+}
+
+static void bit_set(uint8_t *set, uint8_t i)
+{
+	set[i >> 3] = (uint8_t)(set[i >> 3] | (1u << (i & 7)));
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)((p[0] << 8) | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A few type mnemonics for failure texts; others as TYPEnnn (RFC 3597). */
+static const char *type_str(uint16_t type, char *buf, size_t len)
+{
+	static const struct {
+		uint16_t type;
+		const char *name;
+	} names[] = {
+	        {1, "A"},           {2, "NS"},     {5, "CNAME"}, {6, "SOA"},      {12, "PTR"},
+	        {15, "MX"},         {16, "TXT"},   {28, "AAAA"}, {33, "SRV"},     {39, "DNAME"},
+	        {43, "DS"},         {46, "RRSIG"}, {47, "NSEC"}, {48, "DNSKEY"},  {50, "NSEC3"},
+	        {51, "NSEC3PARAM"}, {52, "TLSA"},  {59, "CDS"},  {60, "CDNSKEY"}, {64, "SVCB"},
+	        {65, "HTTPS"},      {257, "CAA"},
+	};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (names[i].type == type) {
+			return names[i].name;
+		}
+	}
+	snprintf(buf, len, "TYPE%u", type);
+	return buf;
+}
+
+static void b32hex(const uint8_t hash[HASH_LEN], char out[B32_LEN + 1])
+{
+	static const char digits[] = "0123456789abcdefghijklmnopqrstuv";
+	for (size_t i = 0; i < B32_LEN; i++) {
+		size_t bit = i * 5, byte = bit / 8, shift = bit % 8;
+		unsigned v = (unsigned)hash[byte] << 8 | (byte + 1 < HASH_LEN ? hash[byte + 1] : 0);
+		out[i] = digits[(v >> (11 - shift)) & 0x1f];
+	}
+	out[B32_LEN] = '\0';
+}
+
+/* The hash in the first label of a hashed owner name; false if that label is
+ * not 32 base32hex digits. */
+static bool owner_hash(const uint8_t *owner, uint8_t out[HASH_LEN])
+{
+	if (owner[0] != B32_LEN) {
+		return false;
+	}
+	memset(out, 0, HASH_LEN);
+	for (size_t i = 0; i < B32_LEN; i++) {
+		uint8_t c = owner[1 + i];
+		unsigned d;
+		if (c >= '0' && c <= '9') {
+			d = c - '0';
+		} else if (c >= 'a' && c <= 'v') {
+			d = c - 'a' + 10u;
+		} else if (c >= 'A' && c <= 'V') {
+			d = c - 'A' + 10u;
+		} else {
+			return false;
+		}
+		size_t bit = i * 5, byte = bit / 8, shift = bit % 8;
+		unsigned v = d << (11 - shift);
+		out[byte] = (uint8_t)(out[byte] | (v >> 8));
+		if (byte + 1 < HASH_LEN) {
+			out[byte + 1] = (uint8_t)(out[byte + 1] | (v & 0xff));
+		}
+	}
+	return true;
+}
+
+/* Hands one failure to the report callback. */
+__attribute__((format(printf, 8, 9))) static void report(run_t *r, sign_verify_reason_t reason,
+                                                         const uint8_t *owner, uint16_t type,
+                                                         bool has_key, uint8_t alg, uint16_t tag,
+                                                         const char *fmt, ...)
+{
+	char text[DNAME_STR_MAXLEN], detail[3 * DNAME_STR_MAXLEN];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (dname_to_str(owner, text, sizeof(text)) != 0) {
+		text[0] = '\0';
+	}
+	sign_verify_failure_t f = {reason, owner, text, type, has_key, alg, tag, detail};
+	r->counts->failures++;
+	r->failures++;
+	if (r->v->cfg.report != NULL) {
+		r->v->cfg.report(r->v->cfg.report_ctx, &f);
+	}
+	if (r->v->cfg.max_failures > 0 && r->failures >= r->v->cfg.max_failures) {
+		r->stop = true;
+	}
+}
+
+static int run_status(const run_t *r)
+{
+	return r->failures > 0 ? SIGN_ERR_VERIFY : SIGN_OK;
+}
+
+/* ---- construction ---- */
+
+static void add_need(sign_verify_t *v, uint8_t alg)
+{
+	for (size_t i = 0; i < v->nneed; i++) {
+		if (v->need[i] == alg) {
+			return;
+		}
+	}
+	v->need[v->nneed++] = alg;
+}
+
+int sign_verify_new(const zone_t *z, const sign_verify_config_t *cfg, sign_verify_t **out)
+{
+	sign_verify_t *v = calloc(1, sizeof(*v));
+	if (v == NULL) {
+		return SIGN_ERR_NOMEM;
+	}
+	v->z = z;
+	v->cfg = *cfg;
+	const zone_rrset_t *dnskey = zone_apex_rrset(z, ZONE_TYPE_DNSKEY);
+	if (dnskey != NULL && dnskey->count > 0) {
+		v->keys = calloc(dnskey->count, sizeof(*v->keys));
+		if (v->keys == NULL) {
+			free(v);
+			return SIGN_ERR_NOMEM;
+		}
+		v->any_dnskey = true;
+	}
+	size_t pos = 0;
+	zone_rdata_t rd;
+	while (dnskey != NULL && zone_rrset_next(dnskey, &pos, &rd)) {
+		if (rd.len < 4 || !(get16(rd.data) & HSM_DNSKEY_FLAG_ZONE)) {
+			continue; /* not a zone key: never verifies an RRSIG */
+		}
+		vkey_t *k = &v->keys[v->nkeys++];
+		k->flags = get16(rd.data);
+		k->alg = rd.data[3];
+		k->tag = hsm_dnskey_keytag(rd.data, rd.len);
+		k->status = rd.data[2] != 3
+		                    ? HSM_ERR_DNSKEY
+		                    : hsm_verify_key_new(k->alg, rd.data + 4, rd.len - 4u, &k->key);
+		if (k->status == HSM_ERR_NOMEM) {
+			sign_verify_free(v);
+			return SIGN_ERR_NOMEM;
+		}
+		if (!(k->flags & HSM_DNSKEY_FLAG_REVOKE)) {
+			add_need(v, k->alg);
+		}
+	}
+	*out = v;
+	return SIGN_OK;
+}
+
+void sign_verify_free(sign_verify_t *v)
+{
+	if (v == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < v->nkeys; i++) {
+		hsm_verify_key_free(v->keys[i].key);
+	}
+	free(v->keys);
+	free(v);
+}
+
+/* ---- coverage ---- */
+
+/* Whether a DNSKEY matches alg and tag; *counts set if one may sign type
+ * (a revoked key signs only the DNSKEY RRset, RFC 5011). */
+static bool key_known(const sign_verify_t *v, uint8_t alg, uint16_t tag, uint16_t type,
+                      bool *counts)
+{
+	bool found = false;
+	*counts = false;
+	for (size_t i = 0; i < v->nkeys; i++) {
+		const vkey_t *k = &v->keys[i];
+		if (k->alg == alg && k->tag == tag) {
+			found = true;
+			*counts = *counts || !(k->flags & HSM_DNSKEY_FLAG_REVOKE) ||
+			          type == ZONE_TYPE_DNSKEY;
+		}
+	}
+	return found;
+}
+
+/* Checks one RRSIG of a signed RRset; sets its algorithm in covered if it
+ * is good. */
+static void check_rrsig(run_t *r, const uint8_t *owner, const zone_rrset_t *data, zone_rdata_t rd,
+                        uint8_t *covered)
+{
+	const sign_verify_t *v = r->v;
+	char tb[16];
+	sign_rrsig_t f;
+	r->counts->rrsigs++;
+	if (sign_rrsig_parse(rd.data, rd.len, v->cfg.now, &f, NULL, NULL) != SIGN_OK) {
+		report(r, SIGN_VERIFY_MALFORMED, owner, data->type, false, 0, 0, "%u octets",
+		       rd.len);
+		return;
+	}
+	bool counts = false;
+	int64_t until = v->cfg.now + (int64_t)v->cfg.refresh;
+	if (f.type_covered != data->type) {
+		report(r, SIGN_VERIFY_FIELDS, owner, data->type, true, f.algorithm, f.key_tag,
+		       "type covered %s", type_str(f.type_covered, tb, sizeof(tb)));
+	} else if (f.labels != dname_rrsig_labels(owner)) {
+		report(r, SIGN_VERIFY_FIELDS, owner, data->type, true, f.algorithm, f.key_tag,
+		       "labels %u, expected %d", f.labels, dname_rrsig_labels(owner));
+	} else if (f.original_ttl != data->ttl) {
+		report(r, SIGN_VERIFY_FIELDS, owner, data->type, true, f.algorithm, f.key_tag,
+		       "original TTL %u, RRset TTL %u", f.original_ttl, data->ttl);
+	} else if (!dname_equal(f.signer, v->z->apex)) {
+		report(r, SIGN_VERIFY_FIELDS, owner, data->type, true, f.algorithm, f.key_tag,
+		       "signer is not the zone apex");
+	} else if (!key_known(v, f.algorithm, f.key_tag, data->type, &counts)) {
+		report(r, SIGN_VERIFY_UNKNOWN_KEY, owner, data->type, true, f.algorithm, f.key_tag,
+		       "no DNSKEY %u/%u in the apex DNSKEY RRset", f.key_tag, f.algorithm);
+	} else if (f.inception > v->cfg.now) {
+		report(r, SIGN_VERIFY_NOT_YET_VALID, owner, data->type, true, f.algorithm,
+		       f.key_tag, "inception %lld is %lld s after now", (long long)f.inception,
+		       (long long)(f.inception - v->cfg.now));
+	} else if (f.expiration < until) {
+		report(r, SIGN_VERIFY_EXPIRES, owner, data->type, true, f.algorithm, f.key_tag,
+		       "expiration %lld is before now + refresh (%lld)", (long long)f.expiration,
+		       (long long)until);
+	} else if (counts) {
+		bit_set(covered, f.algorithm);
+	}
+}
+
+/* Checks one RRset and its RRSIGs. */
+static void check_slot(run_t *r, const uint8_t *owner, const zone_slot_t *slot, bool is_signed)
+{
+	const zone_rrset_t *data = slot->data, *sigs = slot->sigs;
+	size_t pos = 0;
+	zone_rdata_t rd;
+	sign_rrsig_t f;
+	r->counts->rrsets++;
+	if (!is_signed) {
+		while (sigs != NULL && zone_rrset_next(sigs, &pos, &rd) && !r->stop) {
+			bool ok = sign_rrsig_parse(rd.data, rd.len, r->v->cfg.now, &f, NULL,
+			                           NULL) == SIGN_OK;
+			report(r, SIGN_VERIFY_UNEXPECTED, owner, data->type, ok,
+			       ok ? f.algorithm : 0, ok ? f.key_tag : 0,
+			       "RRSIG over data that is not signed (delegation NS, glue or "
+			       "occluded)");
+		}
+		return;
+	}
+	uint8_t covered[32] = {0};
+	if (sigs != NULL && sigs->count > 0 && sigs->ttl != data->ttl) {
+		report(r, SIGN_VERIFY_FIELDS, owner, data->type, false, 0, 0,
+		       "RRSIG TTL %u, RRset TTL %u", sigs->ttl, data->ttl);
+	}
+	while (sigs != NULL && zone_rrset_next(sigs, &pos, &rd) && !r->stop) {
+		check_rrsig(r, owner, data, rd, covered);
+	}
+	for (size_t i = 0; i < r->v->nneed && !r->stop; i++) {
+		uint8_t a = r->v->need[i];
+		if (!bit_get(covered, a)) {
+			report(r, SIGN_VERIFY_MISSING, owner, data->type, false, a, 0,
+			       "no valid RRSIG of algorithm %u", a);
+		}
+	}
+}
+
+/* Reports the DNSKEY RRset's own problems; false if nothing can be checked. */
+static bool check_dnskeys(run_t *r)
+{
+	const sign_verify_t *v = r->v;
+	if (v->nkeys == 0) {
+		report(r, SIGN_VERIFY_NO_DNSKEY, v->z->apex, ZONE_TYPE_DNSKEY, false, 0, 0,
+		       v->any_dnskey ? "no zone key in the DNSKEY RRset" : "no DNSKEY RRset");
+		return false;
+	}
+	for (size_t i = 0; i < v->nkeys && !r->stop; i++) {
+		const vkey_t *k = &v->keys[i];
+		if (k->key == NULL) {
+			report(r, SIGN_VERIFY_BAD_DNSKEY, v->z->apex, ZONE_TYPE_DNSKEY, true,
+			       k->alg, k->tag, "%s", hsm_strerror(k->status));
+		}
+	}
+	return true;
+}
+
+int sign_verify_coverage(const sign_verify_t *v, sign_verify_counts_t *counts)
+{
+	run_t r = {v, counts, 0, false};
+	if (!check_dnskeys(&r)) {
+		return run_status(&r);
+	}
+	const zone_t *z = v->z;
+	for (size_t i = 0; i < z->count && !r.stop; i++) {
+		const zone_entry_t *e = &z->entries[i];
+		const zone_node_t *node = e->node;
+		for (size_t s = 0; s < node->nslots && !r.stop; s++) {
+			const zone_slot_t *slot = &node->slots[s];
+			check_slot(&r, node->owner, slot, zone_is_signed(e, slot->data->type));
+		}
+	}
+	for (size_t i = 0; i < z->nsec3_count && !r.stop; i++) {
+		const zone_node_t *node = z->nsec3[i];
+		for (size_t s = 0; s < node->nslots && !r.stop; s++) {
+			check_slot(&r, node->owner, &node->slots[s], true);
+		}
+	}
+	return run_status(&r);
+}
+
+/* ---- crypto ---- */
+
+/* Verifies one RRSIG RDATA over data at owner. */
+static int verify_one(run_t *r, sign_rrsig_buf_t *buf, const uint8_t *owner,
+                      const zone_rrset_t *data, const uint8_t *rdata, size_t len)
+{
+	const sign_verify_t *v = r->v;
+	sign_rrsig_t f;
+	const uint8_t *sig = NULL;
+	size_t sig_len = 0;
+	r->counts->verified++;
+	if (sign_rrsig_parse(rdata, len, v->cfg.now, &f, &sig, &sig_len) != SIGN_OK) {
+		report(r, SIGN_VERIFY_BAD_SIGNATURE, owner, data->type, false, 0, 0,
+		       "malformed RRSIG");
+		return SIGN_OK;
+	}
+	int ret = sign_rrsig_signed_data(buf, &f, owner, data);
+	if (ret == SIGN_ERR_NOMEM) {
+		return ret;
+	}
+	bool candidate = false;
+	for (size_t i = 0; ret == SIGN_OK && i < v->nkeys; i++) {
+		const vkey_t *k = &v->keys[i];
+		if (k->alg != f.algorithm || k->tag != f.key_tag || k->key == NULL) {
+			continue;
+		}
+		candidate = true;
+		if (hsm_verify_sig(k->key, buf->data, buf->len, sig, sig_len) == HSM_OK) {
+			return SIGN_OK;
+		}
+	}
+	report(r, SIGN_VERIFY_BAD_SIGNATURE, owner, data->type, true, f.algorithm, f.key_tag, "%s",
+	       ret != SIGN_OK ? "labels exceed the owner's"
+	       : candidate    ? "signature does not verify"
+	                      : "no usable DNSKEY with this algorithm and tag");
+	return SIGN_OK;
+}
+
+int sign_verify_rrsigs(const sign_verify_t *v, const sign_verify_item_t *items, size_t n,
+                       sign_verify_counts_t *counts)
+{
+	run_t r = {v, counts, 0, false};
+	sign_rrsig_buf_t buf;
+	sign_rrsig_buf_init(&buf);
+	int ret = SIGN_OK;
+	for (size_t i = 0; i < n && !r.stop && ret == SIGN_OK; i++) {
+		const sign_verify_item_t *it = &items[i];
+		const zone_slot_t *slot = zone_node_find(it->node, it->type);
+		if (slot == NULL) {
+			char tb[16];
+			report(&r, SIGN_VERIFY_BAD_SIGNATURE, it->node->owner, it->type, false, 0,
+			       0, "no %s RRset at this name", type_str(it->type, tb, sizeof(tb)));
+			continue;
+		}
+		ret = verify_one(&r, &buf, it->node->owner, slot->data, it->rrsig, it->rrsig_len);
+	}
+	sign_rrsig_buf_deinit(&buf);
+	return ret != SIGN_OK ? ret : run_status(&r);
+}
+
+/* Verifies every RRSIG of the signed slots of node. */
+static int verify_node(run_t *r, sign_rrsig_buf_t *buf, const zone_node_t *node,
+                       const zone_entry_t *e)
+{
+	for (size_t s = 0; s < node->nslots && !r->stop; s++) {
+		const zone_slot_t *slot = &node->slots[s];
+		if (slot->sigs == NULL || (e != NULL && !zone_is_signed(e, slot->data->type))) {
+			continue;
+		}
+		size_t pos = 0;
+		zone_rdata_t rd;
+		while (zone_rrset_next(slot->sigs, &pos, &rd) && !r->stop) {
+			int ret = verify_one(r, buf, node->owner, slot->data, rd.data, rd.len);
+			if (ret != SIGN_OK) {
+				return ret;
+			}
+		}
+	}
+	return SIGN_OK;
+}
+
+int sign_verify_all(const sign_verify_t *v, sign_verify_counts_t *counts)
+{
+	run_t r = {v, counts, 0, false};
+	sign_rrsig_buf_t buf;
+	sign_rrsig_buf_init(&buf);
+	int ret = SIGN_OK;
+	for (size_t i = 0; i < v->z->count && !r.stop && ret == SIGN_OK; i++) {
+		ret = verify_node(&r, &buf, v->z->entries[i].node, &v->z->entries[i]);
+	}
+	for (size_t i = 0; i < v->z->nsec3_count && !r.stop && ret == SIGN_OK; i++) {
+		ret = verify_node(&r, &buf, v->z->nsec3[i], NULL);
+	}
+	sign_rrsig_buf_deinit(&buf);
+	return ret != SIGN_OK ? ret : run_status(&r);
+}
+
+/* ---- chain ---- */
+
+/* Whether node holds data other than NSEC/NSEC3 (a name of the chain unless
+ * occluded). */
+static bool has_data(const zone_node_t *node)
+{
+	for (size_t i = 0; i < node->nslots; i++) {
+		uint16_t t = node->slots[i].data->type;
+		if (t != ZONE_TYPE_NSEC && t != ZONE_TYPE_NSEC3) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Appends type to the ascending list types[0..*n) (room is the caller's). */
+static void add_type(uint16_t *types, size_t *n, uint16_t type)
+{
+	size_t i = *n;
+	while (i > 0 && types[i - 1] > type) {
+		i--;
+	}
+	if (i > 0 && types[i - 1] == type) {
+		return;
+	}
+	memmove(types + i + 1, types + i, (*n - i) * sizeof(*types));
+	types[i] = type;
+	(*n)++;
+}
+
+/* The types an NSEC (nsec3 false) or NSEC3 bitmap must list for entry e
+ * (RFC 4034 4.1.2, RFC 5155 3.2.1): at a delegation only NS and DS; RRSIG
+ * when something at the name is signed (always, with NSEC); NSEC with NSEC.
+ * types has room for e's slots + 2. */
+static size_t expected_types(const zone_entry_t *e, bool nsec3, uint16_t *types)
+{
+	bool cut = (e->flags & ZONE_NAME_CUT) != 0, sig = false;
+	size_t n = 0;
+	for (size_t i = 0; i < e->node->nslots; i++) {
+		uint16_t t = e->node->slots[i].data->type;
+		if (t == ZONE_TYPE_NSEC || t == ZONE_TYPE_NSEC3 ||
+		    (cut && t != ZONE_TYPE_NS && t != ZONE_TYPE_DS)) {
+			continue;
+		}
+		add_type(types, &n, t);
+		sig = sig || !cut || t == ZONE_TYPE_DS;
+	}
+	if (!nsec3) {
+		add_type(types, &n, ZONE_TYPE_NSEC);
+		sig = true;
+	}
+	if (sig) {
+		add_type(types, &n, ZONE_TYPE_RRSIG);
+	}
+	return n;
+}
+
+/* Compares a type bitmap (len octets) with the ascending types[0..n).
+ * Returns 0 if they list the same types, 1 if not (*diff: the first type in
+ * one but not the other; *extra: it is in the bitmap), -1 if the bitmap is
+ * malformed (RFC 4034 4.1.2: windows ascending, 1..32 octets, no trailing
+ * zero octet). */
+static int bitmap_cmp(const uint8_t *p, size_t len, const uint16_t *types, size_t n, uint16_t *diff,
+                      bool *extra)
+{
+	size_t k = 0, off = 0;
+	int last = -1;
+	while (off < len) {
+		if (len - off < 2) {
+			return -1;
+		}
+		unsigned win = p[off], blen = p[off + 1];
+		if ((int)win <= last || blen == 0 || blen > 32 || len - off - 2 < blen ||
+		    p[off + 1 + blen] == 0) {
+			return -1;
+		}
+		for (unsigned i = 0; i < blen * 8; i++) {
+			if (!((p[off + 2 + i / 8] >> (7 - i % 8)) & 1)) {
+				continue;
+			}
+			uint16_t t = (uint16_t)(win * 256 + i);
+			if (k < n && types[k] == t) {
+				k++;
+				continue;
+			}
+			*extra = !(k < n && types[k] < t);
+			*diff = *extra ? t : types[k];
+			return 1;
+		}
+		last = (int)win;
+		off += 2u + blen;
+	}
+	if (k < n) {
+		*extra = false;
+		*diff = types[k];
+		return 1;
+	}
+	return 0;
+}
+
+/* Reports a bitmap that differs from types. */
+static void check_bitmap(run_t *r, sign_verify_reason_t bad, sign_verify_reason_t malformed,
+                         const uint8_t *owner, uint16_t type, const uint8_t *p, size_t len,
+                         const uint16_t *types, size_t n, const char *what)
+{
+	uint16_t diff = 0;
+	bool extra = false;
+	char tb[16];
+	int c = bitmap_cmp(p, len, types, n, &diff, &extra);
+	if (c < 0) {
+		report(r, malformed, owner, type, false, 0, 0, "malformed type bitmap%s", what);
+	} else if (c > 0) {
+		report(r, bad, owner, type, false, 0, 0, "%s %s the bitmap%s",
+		       type_str(diff, tb, sizeof(tb)), extra ? "wrongly in" : "missing from", what);
+	}
+}
+
+/* The NSEC/NSEC3 TTL (RFC 9077): min(SOA TTL, SOA MINIMUM). */
+static bool chain_ttl(const zone_t *z, uint32_t *ttl)
+{
+	const zone_rrset_t *soa = zone_apex_rrset(z, ZONE_TYPE_SOA);
+	zone_rdata_t rd;
+	size_t pos = 0;
+	if (soa == NULL || !zone_rrset_next(soa, &pos, &rd) || rd.len < 22) {
+		return false;
+	}
+	uint32_t minimum = get32(rd.data + rd.len - 4);
+	*ttl = soa->ttl < minimum ? soa->ttl : minimum;
+	return true;
+}
+
+/* Length of the wire name at p (at most len octets), or 0 if malformed. */
+static size_t name_len(const uint8_t *p, size_t len)
+{
+	size_t off = 0;
+	while (off < len && off < DNAME_MAXLEN) {
+		uint8_t l = p[off];
+		if (l & 0xc0) {
+			return 0;
+		}
+		off += 1u + l;
+		if (l == 0) {
+			return off <= DNAME_MAXLEN ? off : 0;
+		}
+	}
+	return 0;
+}
+
+static size_t max_slots(const zone_t *z)
+{
+	size_t m = 0;
+	for (size_t i = 0; i < z->count; i++) {
+		m = z->entries[i].node->nslots > m ? z->entries[i].node->nslots : m;
+	}
+	return m;
+}
+
+/* Checks the NSEC RRset of chain entry e whose next name must be next. */
+static void check_nsec(run_t *r, const zone_entry_t *e, const uint8_t *next, bool have_ttl,
+                       uint32_t ttl, uint16_t *types)
+{
+	const uint8_t *owner = e->node->owner;
+	const zone_slot_t *slot = zone_node_find(e->node, ZONE_TYPE_NSEC);
+	zone_rdata_t rd;
+	size_t pos = 0;
+	r->counts->names++;
+	if (slot == NULL) {
+		report(r, SIGN_VERIFY_NSEC_MISSING, owner, ZONE_TYPE_NSEC, false, 0, 0, "%s", "");
+		return;
+	}
+	if (slot->data->count != 1 || !zone_rrset_next(slot->data, &pos, &rd)) {
+		report(r, SIGN_VERIFY_NSEC_MALFORMED, owner, ZONE_TYPE_NSEC, false, 0, 0,
+		       "%u NSEC records", slot->data->count);
+		return;
+	}
+	size_t nl = name_len(rd.data, rd.len);
+	if (nl == 0) {
+		report(r, SIGN_VERIFY_NSEC_MALFORMED, owner, ZONE_TYPE_NSEC, false, 0, 0,
+		       "malformed next owner name");
+		return;
+	}
+	if (!dname_equal(rd.data, next)) {
+		char a[DNAME_STR_MAXLEN], b[DNAME_STR_MAXLEN];
+		if (dname_to_str(rd.data, a, sizeof(a)) != 0 ||
+		    dname_to_str(next, b, sizeof(b)) != 0) {
+			a[0] = b[0] = '\0';
+		}
+		report(r, SIGN_VERIFY_NSEC_NEXT, owner, ZONE_TYPE_NSEC, false, 0, 0,
+		       "next is %s, expected %s", a, b);
+	}
+	size_t n = expected_types(e, false, types);
+	check_bitmap(r, SIGN_VERIFY_NSEC_BITMAP, SIGN_VERIFY_NSEC_MALFORMED, owner, ZONE_TYPE_NSEC,
+	             rd.data + nl, rd.len - nl, types, n, "");
+	if (have_ttl && slot->data->ttl != ttl) {
+		report(r, SIGN_VERIFY_NSEC_TTL, owner, ZONE_TYPE_NSEC, false, 0, 0,
+		       "TTL %u, expected %u", slot->data->ttl, ttl);
+	}
+}
+
+static int check_nsec_chain(run_t *r, bool have_ttl, uint32_t ttl)
+{
+	const zone_t *z = r->v->z;
+	uint16_t *types = malloc((max_slots(z) + 2) * sizeof(*types));
+	if (types == NULL) {
+		return SIGN_ERR_NOMEM;
+	}
+	size_t first = SIZE_MAX, prev = SIZE_MAX;
+	for (size_t i = 0; i < z->count && !r->stop; i++) {
+		const zone_entry_t *e = &z->entries[i];
+		bool in = !(e->flags & ZONE_NAME_OCCLUDED) && has_data(e->node);
+		if (!in) {
+			if (zone_node_find(e->node, ZONE_TYPE_NSEC) != NULL) {
+				report(r, SIGN_VERIFY_NSEC_EXTRA, e->node->owner, ZONE_TYPE_NSEC,
+				       false, 0, 0, "NSEC at a name outside the chain");
+			}
+			continue;
+		}
+		if (prev != SIZE_MAX) {
+			check_nsec(r, &z->entries[prev], e->node->owner, have_ttl, ttl, types);
+		} else {
+			first = i;
+		}
+		prev = i;
+	}
+	if (prev != SIZE_MAX && !r->stop) {
+		check_nsec(r, &z->entries[prev], z->entries[first].node->owner, have_ttl, ttl,
+		           types);
+	}
+	for (size_t i = 0; i < z->nsec3_count && !r->stop; i++) {
+		report(r, SIGN_VERIFY_NSEC3_EXTRA, z->nsec3[i]->owner, ZONE_TYPE_NSEC3, false, 0, 0,
+		       "NSEC3 in a zone without NSEC3PARAM");
+	}
+	free(types);
+	return SIGN_OK;
+}
+
+/* NSEC3 parameters (RFC 5155 section 4), pointing into RDATA. */
+typedef struct {
+	uint8_t alg, flags;
+	uint16_t iterations;
+	uint8_t salt_len;
+	const uint8_t *salt;
+} nsec3_par_t;
+
+/* One NSEC3 node of the zone. */
+typedef struct {
+	uint8_t hash[HASH_LEN];
+	const zone_node_t *node;
+	const uint8_t *next; /* next hashed owner (HASH_LEN octets), NULL if unreadable */
+	const uint8_t *bitmap;
+	size_t bitmap_len;
+	size_t entry; /* the name that matched it, SIZE_MAX if none */
+} n3_t;
+
+static int n3_cmp(const void *a, const void *b)
+{
+	return memcmp(((const n3_t *)a)->hash, ((const n3_t *)b)->hash, HASH_LEN);
+}
+
+/* Parses NSEC3 or NSEC3PARAM RDATA up to the salt's end; returns the offset
+ * after the salt, or 0 if too short. */
+static size_t parse_par(const uint8_t *p, size_t len, nsec3_par_t *out)
+{
+	if (len < 5 || len < 5u + p[4]) {
+		return 0;
+	}
+	*out = (nsec3_par_t){p[0], p[1], get16(p + 2), p[4], p + 5};
+	return 5u + p[4];
+}
+
+/* SHA-1 NSEC3 hash of name (RFC 5155 section 5) with the salt and
+ * iterations of par. */
+static bool nsec3_hash(EVP_MD_CTX *ctx, const EVP_MD *md, const nsec3_par_t *par,
+                       const uint8_t *name, uint8_t out[HASH_LEN])
+{
+	uint8_t lower[DNAME_MAXLEN];
+	size_t len = dname_length(name);
+	memcpy(lower, name, len);
+	dname_to_lower(lower);
+	const uint8_t *in = lower;
+	size_t in_len = len;
+	for (unsigned i = 0; i <= par->iterations; i++) {
+		unsigned n = 0;
+		if (!EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, in, in_len) ||
+		    !EVP_DigestUpdate(ctx, par->salt, par->salt_len) ||
+		    !EVP_DigestFinal_ex(ctx, out, &n) || n != HASH_LEN) {
+			return false;
+		}
+		in = out;
+		in_len = HASH_LEN;
+	}
+	return true;
+}
+
+/* Reads the NSEC3 RRset of t->node into t and checks it against par and
+ * the chain's TTL; *opt_out gets its flag. */
+static void read_nsec3(run_t *r, n3_t *t, const nsec3_par_t *par, bool have_ttl, uint32_t ttl,
+                       int *opt_out)
+{
+	const uint8_t *owner = t->node->owner;
+	const zone_slot_t *slot = zone_node_find(t->node, ZONE_TYPE_NSEC3);
+	zone_rdata_t rd;
+	size_t pos = 0, off;
+	nsec3_par_t p;
+	if (slot == NULL || slot->data->count != 1 || !zone_rrset_next(slot->data, &pos, &rd)) {
+		report(r, SIGN_VERIFY_NSEC3_MALFORMED, owner, ZONE_TYPE_NSEC3, false, 0, 0,
+		       "%u NSEC3 records", slot != NULL ? slot->data->count : 0);
+		return;
+	}
+	if ((off = parse_par(rd.data, rd.len, &p)) == 0 || off >= rd.len ||
+	    rd.data[off] != HASH_LEN || rd.len - off - 1 < HASH_LEN) {
+		report(r, SIGN_VERIFY_NSEC3_MALFORMED, owner, ZONE_TYPE_NSEC3, false, 0, 0,
+		       "malformed NSEC3 RDATA");
+		return;
+	}
+	t->next = rd.data + off + 1;
+	t->bitmap = t->next + HASH_LEN;
+	t->bitmap_len = rd.len - off - 1 - HASH_LEN;
+	if (p.alg != par->alg || p.iterations != par->iterations || p.salt_len != par->salt_len ||
+	    memcmp(p.salt, par->salt, p.salt_len) != 0) {
+		report(r, SIGN_VERIFY_NSEC3_PARAMS, owner, ZONE_TYPE_NSEC3, false, 0, 0,
+		       "hash %u, iterations %u, salt of %u octets differ from NSEC3PARAM", p.alg,
+		       p.iterations, p.salt_len);
+	}
+	if (p.flags & ~FLAG_OPT_OUT) {
+		report(r, SIGN_VERIFY_NSEC3_FLAGS, owner, ZONE_TYPE_NSEC3, false, 0, 0,
+		       "unknown flags 0x%02x", p.flags);
+	} else if (*opt_out >= 0 && (p.flags & FLAG_OPT_OUT) != *opt_out) {
+		report(r, SIGN_VERIFY_NSEC3_FLAGS, owner, ZONE_TYPE_NSEC3, false, 0, 0,
+		       "opt-out flag %s, unlike the chain's first NSEC3",
+		       p.flags & FLAG_OPT_OUT ? "set" : "clear");
+	} else {
+		*opt_out = p.flags & FLAG_OPT_OUT;
+	}
+	if (have_ttl && slot->data->ttl != ttl) {
+		report(r, SIGN_VERIFY_NSEC3_TTL, owner, ZONE_TYPE_NSEC3, false, 0, 0,
+		       "TTL %u, expected %u", slot->data->ttl, ttl);
+	}
+}
+
+/* Whether entry i (an empty non-terminal) leads to a name that must be in an
+ * opt-out chain: authoritative data other than a delegation without DS. */
+static bool leads_to_secure(const zone_t *z, size_t i)
+{
+	const uint8_t *ent = z->entries[i].node->owner;
+	for (size_t j = i + 1; j < z->count; j++) {
+		const zone_entry_t *e = &z->entries[j];
+		if (!dname_is_subdomain(e->node->owner, ent)) {
+			break;
+		}
+		if (!(e->flags & ZONE_NAME_OCCLUDED) && has_data(e->node) &&
+		    (!(e->flags & ZONE_NAME_CUT) ||
+		     zone_node_find(e->node, ZONE_TYPE_DS) != NULL)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Reads the NSEC3 nodes into tab (sorted by hash) and checks each record and
+ * the next-hashed-owner cycle. Returns the opt-out flag of the chain. */
+static bool read_chain(run_t *r, n3_t *tab, size_t n, const nsec3_par_t *par, bool have_ttl,
+                       uint32_t ttl)
+{
+	const zone_t *z = r->v->z;
+	int opt_out = -1;
+	for (size_t i = 0; i < n; i++) {
+		tab[i] = (n3_t){{0}, z->nsec3[i], NULL, NULL, 0, SIZE_MAX};
+		const uint8_t *parent = dname_parent(z->nsec3[i]->owner);
+		if (!owner_hash(z->nsec3[i]->owner, tab[i].hash) || parent == NULL ||
+		    !dname_equal(parent, z->apex)) {
+			report(r, SIGN_VERIFY_NSEC3_MALFORMED, z->nsec3[i]->owner, ZONE_TYPE_NSEC3,
+			       false, 0, 0, "owner is not a base32hex hash under the apex");
+			memset(tab[i].hash, 0xff, HASH_LEN);
+			continue;
+		}
+		read_nsec3(r, &tab[i], par, have_ttl, ttl, &opt_out);
+	}
+	qsort(tab, n, sizeof(*tab), n3_cmp);
+	for (size_t i = 0; i < n && !r->stop; i++) {
+		const n3_t *t = &tab[i], *next = &tab[i + 1 < n ? i + 1 : 0];
+		if (i + 1 < n && memcmp(t->hash, next->hash, HASH_LEN) == 0) {
+			report(r, SIGN_VERIFY_NSEC3_MALFORMED, t->node->owner, ZONE_TYPE_NSEC3,
+			       false, 0, 0, "two NSEC3 nodes with one hash");
+		}
+		if (t->next != NULL && memcmp(t->next, next->hash, HASH_LEN) != 0) {
+			char a[B32_LEN + 1], b[B32_LEN + 1];
+			b32hex(t->next, a);
+			b32hex(next->hash, b);
+			report(r, SIGN_VERIFY_NSEC3_NEXT, t->node->owner, ZONE_TYPE_NSEC3, false, 0,
+			       0, "next hashed owner %s, expected %s", a, b);
+		}
+	}
+	return opt_out > 0;
+}
+
+/* Hashes every name that belongs in the chain and matches it to tab. */
+static int match_names(run_t *r, n3_t *tab, size_t n, const nsec3_par_t *par, bool opt_out)
+{
+	const zone_t *z = r->v->z;
+	uint16_t *types = malloc((max_slots(z) + 2) * sizeof(*types));
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	int ret = types == NULL || ctx == NULL ? SIGN_ERR_NOMEM : SIGN_OK;
+	for (size_t i = 0; i < z->count && ret == SIGN_OK && !r->stop; i++) {
+		const zone_entry_t *e = &z->entries[i];
+		const uint8_t *owner = e->node->owner;
+		if (e->flags & ZONE_NAME_OCCLUDED) {
+			continue;
+		}
+		bool data = has_data(e->node), required;
+		if (data) {
+			required = !opt_out || !(e->flags & ZONE_NAME_CUT) ||
+			           zone_node_find(e->node, ZONE_TYPE_DS) != NULL;
+		} else {
+			required =
+			        (e->flags & ZONE_NAME_ENT) && (!opt_out || leads_to_secure(z, i));
+		}
+		n3_t key;
+		if (!nsec3_hash(ctx, EVP_sha1(), par, owner, key.hash)) {
+			ret = SIGN_ERR_CRYPTO;
+			break;
+		}
+		r->counts->names++;
+		char h[B32_LEN + 1];
+		b32hex(key.hash, h);
+		n3_t *t = bsearch(&key, tab, n, sizeof(*tab), n3_cmp);
+		if (t == NULL) {
+			if (required) {
+				report(r, SIGN_VERIFY_NSEC3_MISSING, owner, ZONE_TYPE_NSEC3, false,
+				       0, 0, "no NSEC3 at hash %s", h);
+			}
+			continue;
+		}
+		if (t->entry != SIZE_MAX) {
+			char a[DNAME_STR_MAXLEN];
+			if (dname_to_str(z->entries[t->entry].node->owner, a, sizeof(a)) != 0) {
+				a[0] = '\0';
+			}
+			report(r, SIGN_VERIFY_NSEC3_COLLISION, owner, ZONE_TYPE_NSEC3, false, 0, 0,
+			       "hash %s is also that of %s", h, a);
+			continue;
+		}
+		t->entry = i;
+		if (t->bitmap != NULL) {
+			char what[B32_LEN + 16];
+			snprintf(what, sizeof(what), " of NSEC3 %s", h);
+			size_t nt = expected_types(e, true, types);
+			check_bitmap(r, SIGN_VERIFY_NSEC3_BITMAP, SIGN_VERIFY_NSEC3_MALFORMED,
+			             owner, ZONE_TYPE_NSEC3, t->bitmap, t->bitmap_len, types, nt,
+			             what);
+		}
+	}
+	EVP_MD_CTX_free(ctx);
+	free(types);
+	return ret;
+}
+
+static int check_nsec3_chain(run_t *r, const zone_slot_t *param, bool have_ttl, uint32_t ttl)
+{
+	const zone_t *z = r->v->z;
+	zone_rdata_t rd;
+	size_t pos = 0;
+	nsec3_par_t par;
+	if (param == NULL || param->data->count != 1 || !zone_rrset_next(param->data, &pos, &rd) ||
+	    parse_par(rd.data, rd.len, &par) != rd.len || par.alg != 1) {
+		report(r, SIGN_VERIFY_NSEC3PARAM, z->apex, ZONE_TYPE_NSEC3PARAM, false, 0, 0, "%s",
+		       param == NULL ? "no NSEC3PARAM at the apex"
+		                     : "not one NSEC3PARAM of hash algorithm 1 (SHA-1)");
+		return SIGN_OK;
+	}
+	if (par.flags != 0) {
+		report(r, SIGN_VERIFY_NSEC3PARAM, z->apex, ZONE_TYPE_NSEC3PARAM, false, 0, 0,
+		       "flags 0x%02x, must be 0", par.flags);
+	}
+	for (size_t i = 0; i < z->count && !r->stop; i++) {
+		if (zone_node_find(z->entries[i].node, ZONE_TYPE_NSEC) != NULL) {
+			report(r, SIGN_VERIFY_NSEC_EXTRA, z->entries[i].node->owner, ZONE_TYPE_NSEC,
+			       false, 0, 0, "NSEC in an NSEC3 zone");
+		}
+	}
+	size_t n = z->nsec3_count;
+	n3_t *tab = malloc((n > 0 ? n : 1) * sizeof(*tab));
+	if (tab == NULL) {
+		return SIGN_ERR_NOMEM;
+	}
+	bool opt_out = read_chain(r, tab, n, &par, have_ttl, ttl);
+	int ret = match_names(r, tab, n, &par, opt_out);
+	for (size_t i = 0; i < n && ret == SIGN_OK && !r->stop; i++) {
+		if (tab[i].entry == SIZE_MAX && tab[i].next != NULL) {
+			report(r, SIGN_VERIFY_NSEC3_EXTRA, tab[i].node->owner, ZONE_TYPE_NSEC3,
+			       false, 0, 0, "hash of no name of the chain");
+		}
+	}
+	free(tab);
+	return ret;
+}
+
+int sign_verify_chain(const sign_verify_t *v, sign_verify_counts_t *counts)
+{
+	run_t r = {v, counts, 0, false};
+	uint32_t ttl = 0;
+	bool have_ttl = chain_ttl(v->z, &ttl);
+	if (!have_ttl) {
+		report(&r, SIGN_VERIFY_NO_SOA, v->z->apex, ZONE_TYPE_SOA, false, 0, 0,
+		       "NSEC/NSEC3 TTLs not checked");
+	}
+	size_t apex = 0;
+	const zone_slot_t *param = NULL;
+	if (zone_find(v->z, v->z->apex, &apex)) {
+		param = zone_node_find(v->z->entries[apex].node, ZONE_TYPE_NSEC3PARAM);
+	}
+	int ret = param != NULL || v->z->nsec3_count > 0
+	                  ? check_nsec3_chain(&r, param, have_ttl, ttl)
+	                  : check_nsec_chain(&r, have_ttl, ttl);
+	return ret != SIGN_OK ? ret : run_status(&r);
+}
+
+/* ---- all at once ---- */
+
+int sign_verify_zone(const zone_t *z, const sign_verify_config_t *cfg, unsigned what,
+                     const sign_verify_item_t *items, size_t n, sign_verify_counts_t *counts)
+{
+	sign_verify_t *v = NULL;
+	int ret = sign_verify_new(z, cfg, &v);
+	if (ret != SIGN_OK) {
+		return ret;
+	}
+	int result = SIGN_OK;
+	for (unsigned bit = 1; bit <= SIGN_VERIFY_CHECK_CHAIN; bit <<= 1) {
+		if (!(what & bit)) {
+			continue;
+		}
+		switch (bit) {
+		case SIGN_VERIFY_CHECK_COVERAGE:
+			ret = sign_verify_coverage(v, counts);
+			break;
+		case SIGN_VERIFY_CHECK_ITEMS:
+			ret = sign_verify_rrsigs(v, items, n, counts);
+			break;
+		case SIGN_VERIFY_CHECK_ALL:
+			ret = sign_verify_all(v, counts);
+			break;
+		default:
+			ret = sign_verify_chain(v, counts);
+			break;
+		}
+		if (ret != SIGN_OK && ret != SIGN_ERR_VERIFY) {
+			result = ret;
+			break;
+		}
+		if (ret == SIGN_ERR_VERIFY) {
+			result = ret;
+		}
+	}
+	sign_verify_free(v);
+	return result;
+}
+
+const char *sign_verify_reason_str(sign_verify_reason_t reason)
+{
+	switch (reason) {
+	case SIGN_VERIFY_NO_DNSKEY:
+		return "no usable DNSKEY RRset at the apex";
+	case SIGN_VERIFY_BAD_DNSKEY:
+		return "unusable DNSKEY";
+	case SIGN_VERIFY_MISSING:
+		return "no valid RRSIG for an algorithm of the DNSKEY RRset";
+	case SIGN_VERIFY_MALFORMED:
+		return "malformed RRSIG";
+	case SIGN_VERIFY_UNKNOWN_KEY:
+		return "RRSIG by a key not in the DNSKEY RRset";
+	case SIGN_VERIFY_FIELDS:
+		return "RRSIG fields do not match the RRset";
+	case SIGN_VERIFY_NOT_YET_VALID:
+		return "RRSIG not yet valid";
+	case SIGN_VERIFY_EXPIRES:
+		return "RRSIG expires before now + refresh";
+	case SIGN_VERIFY_UNEXPECTED:
+		return "RRSIG over unsigned data";
+	case SIGN_VERIFY_BAD_SIGNATURE:
+		return "signature does not verify";
+	case SIGN_VERIFY_NO_SOA:
+		return "no usable SOA at the apex";
+	case SIGN_VERIFY_NSEC_MISSING:
+		return "NSEC missing";
+	case SIGN_VERIFY_NSEC_EXTRA:
+		return "NSEC where none belongs";
+	case SIGN_VERIFY_NSEC_MALFORMED:
+		return "malformed NSEC";
+	case SIGN_VERIFY_NSEC_NEXT:
+		return "NSEC next name breaks the chain";
+	case SIGN_VERIFY_NSEC_BITMAP:
+		return "NSEC type bitmap wrong";
+	case SIGN_VERIFY_NSEC_TTL:
+		return "NSEC TTL wrong";
+	case SIGN_VERIFY_NSEC3PARAM:
+		return "NSEC3PARAM missing or wrong";
+	case SIGN_VERIFY_NSEC3_MISSING:
+		return "NSEC3 missing";
+	case SIGN_VERIFY_NSEC3_EXTRA:
+		return "NSEC3 where none belongs";
+	case SIGN_VERIFY_NSEC3_MALFORMED:
+		return "malformed NSEC3";
+	case SIGN_VERIFY_NSEC3_PARAMS:
+		return "NSEC3 parameters differ from NSEC3PARAM";
+	case SIGN_VERIFY_NSEC3_FLAGS:
+		return "NSEC3 flags wrong";
+	case SIGN_VERIFY_NSEC3_NEXT:
+		return "NSEC3 next hashed owner breaks the chain";
+	case SIGN_VERIFY_NSEC3_BITMAP:
+		return "NSEC3 type bitmap wrong";
+	case SIGN_VERIFY_NSEC3_TTL:
+		return "NSEC3 TTL wrong";
+	case SIGN_VERIFY_NSEC3_COLLISION:
+		return "NSEC3 hash collision";
+	}
+	return "?";
+}

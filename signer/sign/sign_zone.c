@@ -1,0 +1,708 @@
+#include "signer/sign/sign_zone.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
+
+#include "signer/nsec/nsec.h"
+#include "signer/nsec/nsec_error.h"
+#include "signer/sign/sign_error.h"
+#include "signer/sign/sign_rrsig.h"
+#include "signer/sign/sign_verify.h"
+#include "signer/zone/dname.h"
+#include "signer/zone/zone_error.h"
+
+#define BATCH_JOBS 128
+
+/* One RRset to sign: where it is, what the plan keeps, which jobs it made. */
+typedef struct {
+	uint32_t entry;  /* index in the version's entries, or in its NSEC3 nodes */
+	uint16_t slot;   /* index of the slot in the node */
+	bool nsec3;      /* entry indexes the NSEC3 nodes */
+	uint32_t reused; /* first index in the reused RDATA list */
+	uint16_t nreused;
+	uint32_t created; /* first index in the created list */
+	uint16_t ncreated;
+} work_t;
+
+/* A signature being made: its RRSIG fields and its job. */
+typedef struct {
+	sign_rrsig_t fields;
+	sign_batch_t *batch;
+	size_t job;
+} created_t;
+
+typedef struct {
+	const sign_zone_params_t *params;
+	const sign_keyset_t *ks;
+	const zone_t *prev;
+	const uint8_t *apex;
+	sign_pipeline_t *pipeline;
+	sign_plan_t plan;
+	uint64_t rng;
+
+	work_t *work;
+	size_t nwork, work_cap;
+	zone_rdata_t *reused;
+	size_t nreused, reused_cap;
+	created_t *created;
+	size_t ncreated, created_cap;
+	sign_batch_t **batches;
+	size_t nbatches, batches_cap;
+	sign_batch_t *current;
+	sign_zone_stats_t *stats;
+	int status;
+} ctx_t;
+
+static void report(const ctx_t *c, sign_zone_level_t level, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void report(const ctx_t *c, sign_zone_level_t level, const char *fmt, ...)
+{
+	if (c->params->report == NULL) {
+		return;
+	}
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	c->params->report(c->params->ctx, level, msg);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t next_random(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static bool grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap) {
+		return true;
+	}
+	size_t c = *cap ? *cap * 2 : 1024;
+	void *p = realloc(*v, c * size);
+	if (p == NULL) {
+		return false;
+	}
+	*v = p;
+	*cap = c;
+	return true;
+}
+
+static const char *type_name(uint16_t type, char *buf, size_t len)
+{
+	static const struct {
+		uint16_t type;
+		const char *name;
+	} names[] = {{1, "A"},    {2, "NS"},      {5, "CNAME"},   {6, "SOA"},    {12, "PTR"},
+	             {15, "MX"},  {16, "TXT"},    {28, "AAAA"},   {33, "SRV"},   {39, "DNAME"},
+	             {43, "DS"},  {47, "NSEC"},   {48, "DNSKEY"}, {50, "NSEC3"}, {51, "NSEC3PARAM"},
+	             {59, "CDS"}, {60, "CDNSKEY"}};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (names[i].type == type) {
+			return names[i].name;
+		}
+	}
+	snprintf(buf, len, "TYPE%u", type);
+	return buf;
+}
+
+/* --- apex: DNSKEY RRset and SOA serial --- */
+
+static int soa_serial_offset(const zone_rrset_t *soa, size_t *off)
+{
+	size_t pos = 0;
+	zone_rdata_t rd;
+	if (soa == NULL || !zone_rrset_next(soa, &pos, &rd)) {
+		return NSEC_ERR_NO_SOA;
+	}
+	size_t p = 0;
+	for (int n = 0; n < 2; n++) {
+		while (p < rd.len && rd.data[p] != 0) {
+			p += 1u + rd.data[p];
+		}
+		p++;
+	}
+	if (p + 20 > rd.len) {
+		return NSEC_ERR_NO_SOA;
+	}
+	*off = p;
+	return SIGN_OK;
+}
+
+static int with_apex(ctx_t *c, const zone_t *in, zone_t **out)
+{
+	const zone_node_t *apex = in->entries[0].node;
+	const zone_rrset_t *soa = zone_apex_rrset(in, ZONE_TYPE_SOA);
+	size_t off = 0;
+	int ret = soa_serial_offset(soa, &off);
+	if (ret != SIGN_OK) {
+		report(c, SIGN_ZONE_ERROR, "the zone has no usable SOA at its apex");
+		return ret;
+	}
+	/* SOA with the new serial. */
+	size_t pos = 0;
+	zone_rdata_t rd;
+	zone_rrset_next(soa, &pos, &rd);
+	uint8_t soa_rd[DNAME_MAXLEN * 2 + 20];
+	memcpy(soa_rd, rd.data, rd.len);
+	uint32_t current = (uint32_t)soa_rd[off] << 24 | (uint32_t)soa_rd[off + 1] << 16 |
+	                   (uint32_t)soa_rd[off + 2] << 8 | soa_rd[off + 3];
+	bool overridden = false;
+	const sign_zone_params_t *p = c->params;
+	uint32_t serial = zone_serial_next(p->serial, current, p->have_previous_serial,
+	                                   p->previous_serial, (time_t)p->timing.now, &overridden);
+	if (overridden) {
+		report(c, SIGN_ZONE_WARNING,
+		       "serial policy %s gives %u, not above the last published %u: using %u",
+		       zone_serial_policy_str(p->serial), current, p->previous_serial, serial);
+	}
+	c->stats->serial = serial;
+	soa_rd[off] = (uint8_t)(serial >> 24);
+	soa_rd[off + 1] = (uint8_t)(serial >> 16);
+	soa_rd[off + 2] = (uint8_t)(serial >> 8);
+	soa_rd[off + 3] = (uint8_t)serial;
+	zone_rdata_t soa_new = {soa_rd, rd.len};
+	zone_slot_t soa_slot = {NULL, NULL}, key_slot = {NULL, NULL};
+	ret = zone_rrset_new(ZONE_TYPE_SOA, soa->ttl, &soa_new, 1, &soa_slot.data);
+	/* DNSKEY RRset: every published key. */
+	zone_rdata_t *keys = calloc(c->ks->count + 1, sizeof(*keys));
+	size_t nkeys = 0;
+	for (size_t i = 0; keys != NULL && i < c->ks->count; i++) {
+		if (c->ks->keys[i].published) {
+			keys[nkeys++] = (zone_rdata_t){c->ks->keys[i].dnskey,
+			                               (uint16_t)c->ks->keys[i].dnskey_len};
+		}
+	}
+	uint32_t ttl = p->dnskey_ttl ? p->dnskey_ttl : soa->ttl;
+	if (ret == ZONE_OK) {
+		ret = keys == NULL
+		              ? ZONE_ERR_NOMEM
+		              : zone_rrset_new(ZONE_TYPE_DNSKEY, ttl, keys, nkeys, &key_slot.data);
+	}
+	free(keys);
+	zone_node_t *a1 = NULL, *a2 = NULL;
+	if (ret == ZONE_OK) {
+		ret = zone_node_with(apex, soa_slot, &a1);
+	}
+	if (ret == ZONE_OK) {
+		ret = zone_node_with(a1, key_slot, &a2);
+	}
+	zone_node_unref(a1);
+	zone_rrset_unref(soa_slot.data);
+	zone_rrset_unref(key_slot.data);
+	if (ret == ZONE_OK) {
+		ret = zone_replace(in, &a2, 1, out, NULL);
+	}
+	return ret;
+}
+
+/* --- planning and job creation --- */
+
+static sign_batch_t *batch(ctx_t *c)
+{
+	if (c->current != NULL && c->current->count < c->current->cap) {
+		return c->current;
+	}
+	if (c->current != NULL) {
+		sign_pipeline_submit(c->pipeline, c->current);
+	}
+	c->current = NULL;
+	if (!grow((void **)&c->batches, &c->batches_cap, c->nbatches, sizeof(*c->batches))) {
+		return NULL;
+	}
+	c->current = sign_batch_new(BATCH_JOBS);
+	if (c->current != NULL) {
+		c->batches[c->nbatches++] = c->current;
+	}
+	return c->current;
+}
+
+/* The old data and RRSIGs of owner/type in the previous version. */
+static void old_of(const ctx_t *c, const uint8_t *owner, uint16_t type, bool nsec3,
+                   const zone_rrset_t **data, const zone_rrset_t **sigs)
+{
+	*data = NULL;
+	*sigs = NULL;
+	const zone_t *prev = c->prev;
+	if (prev == NULL) {
+		return;
+	}
+	const zone_node_t *node = NULL;
+	if (nsec3) {
+		size_t lo = 0, hi = prev->nsec3_count;
+		while (lo < hi && node == NULL) {
+			size_t mid = lo + (hi - lo) / 2;
+			int cmp = dname_canonical_cmp(prev->nsec3[mid]->owner, owner);
+			if (cmp == 0) {
+				node = prev->nsec3[mid];
+			} else if (cmp < 0) {
+				lo = mid + 1;
+			} else {
+				hi = mid;
+			}
+		}
+	} else {
+		size_t i = 0;
+		if (zone_find(prev, owner, &i)) {
+			node = prev->entries[i].node;
+		}
+	}
+	const zone_slot_t *s = node != NULL ? zone_node_find(node, type) : NULL;
+	if (s != NULL) {
+		*data = s->data;
+		*sigs = s->sigs;
+	}
+}
+
+static int plan_rrset(ctx_t *c, const zone_node_t *node, size_t entry, size_t slot, bool nsec3)
+{
+	const zone_rrset_t *data = node->slots[slot].data;
+	sign_plan_input_t in = {.owner = node->owner, .signer = c->apex, .data = data};
+	old_of(c, node->owner, data->type, nsec3, &in.old_data, &in.old_sigs);
+	if (in.old_sigs == NULL && node->slots[slot].sigs != NULL) {
+		/* RRSIGs carried by the input itself (a version signed before). */
+		in.old_data = data;
+		in.old_sigs = node->slots[slot].sigs;
+	}
+	uint8_t gap = 0;
+	int ret = sign_plan_rrset(&c->plan, &c->params->timing, c->ks, &in, &gap);
+	char owner[DNAME_STR_MAXLEN], tbuf[16];
+	if (ret == SIGN_ERR_ALGORITHM_GAP) {
+		dname_to_str(node->owner, owner, sizeof(owner));
+		report(c, SIGN_ZONE_ERROR,
+		       "%s %s: algorithm %u has published keys but no active key to sign it", owner,
+		       type_name(data->type, tbuf, sizeof(tbuf)), gap);
+		return ret;
+	}
+	if (ret != SIGN_OK) {
+		return ret;
+	}
+	if (!grow((void **)&c->work, &c->work_cap, c->nwork, sizeof(*c->work))) {
+		return SIGN_ERR_NOMEM;
+	}
+	work_t *w = &c->work[c->nwork++];
+	*w = (work_t){.entry = (uint32_t)entry,
+	              .slot = (uint16_t)slot,
+	              .nsec3 = nsec3,
+	              .reused = (uint32_t)c->nreused,
+	              .created = (uint32_t)c->ncreated};
+	c->stats->rrsets++;
+	c->stats->dropped += c->plan.drop;
+	for (size_t i = 0; i < c->plan.count; i++) {
+		const sign_plan_item_t *it = &c->plan.items[i];
+		if (it->action == SIGN_PLAN_REUSE) {
+			if (!grow((void **)&c->reused, &c->reused_cap, c->nreused,
+			          sizeof(*c->reused))) {
+				return SIGN_ERR_NOMEM;
+			}
+			c->reused[c->nreused++] = it->old;
+			w->nreused++;
+			c->stats->reused++;
+			continue;
+		}
+		if (it->action != SIGN_PLAN_CREATE) {
+			continue;
+		}
+		if (!grow((void **)&c->created, &c->created_cap, c->ncreated,
+		          sizeof(*c->created))) {
+			return SIGN_ERR_NOMEM;
+		}
+		created_t *cr = &c->created[c->ncreated];
+		int64_t inception = 0, expiration = 0;
+		sign_plan_window(&c->params->timing, next_random(&c->rng), &inception, &expiration);
+		sign_rrsig_fields(&cr->fields, node->owner, data, it->key->alg->number,
+		                  it->key->tag, c->apex, inception, expiration);
+		size_t len = 0;
+		ret = sign_rrsig_signed_len(&cr->fields, node->owner, data, &len);
+		if (ret != SIGN_OK) {
+			return ret;
+		}
+		sign_batch_t *b = batch(c);
+		uint8_t *buf = NULL;
+		sign_job_t *job = b != NULL ? sign_batch_add(b, it->key, len, &buf) : NULL;
+		if (job == NULL) {
+			return SIGN_ERR_NOMEM;
+		}
+		sign_rrsig_signed_write(&cr->fields, node->owner, data, buf);
+		job->tag = c->ncreated;
+		cr->batch = b;
+		cr->job = b->count - 1;
+		c->ncreated++;
+		w->ncreated++;
+	}
+	return SIGN_OK;
+}
+
+static int plan_all(ctx_t *c, const zone_t *z)
+{
+	for (size_t i = 0; i < z->count; i++) {
+		const zone_entry_t *e = &z->entries[i];
+		for (size_t s = 0; s < e->node->nslots; s++) {
+			if (!zone_is_signed(e, e->node->slots[s].data->type)) {
+				continue;
+			}
+			int ret = plan_rrset(c, e->node, i, s, false);
+			if (ret != SIGN_OK) {
+				return ret;
+			}
+		}
+	}
+	for (size_t i = 0; i < z->nsec3_count; i++) {
+		for (size_t s = 0; s < z->nsec3[i]->nslots; s++) {
+			int ret = plan_rrset(c, z->nsec3[i], i, s, true);
+			if (ret != SIGN_OK) {
+				return ret;
+			}
+		}
+	}
+	if (c->current != NULL && c->current->count > 0) {
+		sign_pipeline_submit(c->pipeline, c->current); /* the partial batch, at once */
+	}
+	c->current = NULL;
+	return SIGN_OK;
+}
+
+/* Reports every failed job with its RRset and key; returns the first status. */
+static int check_jobs(ctx_t *c, const zone_t *z)
+{
+	int first = SIGN_OK;
+	size_t reported = 0;
+	for (size_t w = 0; w < c->nwork; w++) {
+		const work_t *wk = &c->work[w];
+		for (size_t k = 0; k < wk->ncreated; k++) {
+			const created_t *cr = &c->created[wk->created + k];
+			const sign_job_t *job = &cr->batch->jobs[cr->job];
+			if (job->status == HSM_OK) {
+				continue;
+			}
+			if (first == SIGN_OK) {
+				first = job->status;
+			}
+			if (reported++ < 20) {
+				const zone_node_t *n = wk->nsec3 ? z->nsec3[wk->entry]
+				                                 : z->entries[wk->entry].node;
+				char owner[DNAME_STR_MAXLEN], tbuf[16], detail[256];
+				dname_to_str(n->owner, owner, sizeof(owner));
+				hsm_detail_format(job->status, &cr->batch->detail, detail,
+				                  sizeof(detail));
+				report(c, SIGN_ZONE_ERROR, "%s %s: key %u/%s: %s (%s)", owner,
+				       type_name(n->slots[wk->slot].data->type, tbuf, sizeof(tbuf)),
+				       job->key->tag, job->key->alg->name,
+				       hsm_strerror(job->status), detail);
+			}
+		}
+	}
+	if (reported > 20) {
+		report(c, SIGN_ZONE_ERROR, "%zu signatures failed in all", reported);
+	}
+	return first;
+}
+
+/* --- merging the signatures into a new version --- */
+
+/* The RRSIG RRset of one work item. */
+static int rrsig_rrset(ctx_t *c, const work_t *w, const zone_rrset_t *data, zone_rrset_t **out)
+{
+	size_t n = (size_t)w->nreused + w->ncreated;
+	zone_rdata_t *rd = malloc((n + 1) * sizeof(*rd));
+	uint8_t *space = malloc((size_t)w->ncreated * (DNAME_MAXLEN + 18 + HSM_SIG_MAX) + 1);
+	int ret = SIGN_ERR_NOMEM;
+	if (rd == NULL || space == NULL) {
+		goto done;
+	}
+	size_t k = 0, used = 0;
+	for (size_t i = 0; i < w->nreused; i++) {
+		rd[k++] = c->reused[w->reused + i];
+	}
+	for (size_t i = 0; i < w->ncreated; i++) {
+		const created_t *cr = &c->created[w->created + i];
+		const sign_job_t *job = &cr->batch->jobs[cr->job];
+		size_t len = 0;
+		ret = sign_rrsig_write(&cr->fields, sign_batch_sig(cr->batch, job), job->sig_len,
+		                       space + used, DNAME_MAXLEN + 18 + HSM_SIG_MAX, &len);
+		if (ret != SIGN_OK) {
+			goto done;
+		}
+		rd[k++] = (zone_rdata_t){space + used, (uint16_t)len};
+		used += len;
+	}
+	ret = zone_rrset_new(ZONE_TYPE_RRSIG, data->ttl, rd, k, out);
+done:
+	free(rd);
+	free(space);
+	return ret;
+}
+
+/* A copy of node with the RRSIGs of the work items [w, w + n) in place,
+ * and no RRSIGs on the slots that are not signed. */
+static int signed_node(ctx_t *c, const zone_node_t *node, const work_t *w, size_t n,
+                       zone_node_t **out)
+{
+	zone_slot_t stack[16];
+	zone_slot_t *slots = node->nslots <= 16 ? stack : malloc(node->nslots * sizeof(*slots));
+	if (slots == NULL) {
+		return SIGN_ERR_NOMEM;
+	}
+	int ret = SIGN_OK;
+	for (size_t s = 0; s < node->nslots; s++) {
+		slots[s] = (zone_slot_t){node->slots[s].data, NULL};
+	}
+	for (size_t i = 0; i < n && ret == SIGN_OK; i++) {
+		ret = rrsig_rrset(c, &w[i], node->slots[w[i].slot].data, &slots[w[i].slot].sigs);
+	}
+	if (ret == SIGN_OK) {
+		ret = zone_node_new(node->owner, slots, node->nslots, out);
+	}
+	for (size_t i = 0; i < n; i++) {
+		zone_rrset_unref(slots[w[i].slot].sigs);
+	}
+	if (slots != stack) {
+		free(slots);
+	}
+	return ret;
+}
+
+static int merge(ctx_t *c, const zone_t *z, zone_t **out)
+{
+	zone_node_t **changed = calloc(z->count + 1, sizeof(*changed));
+	zone_node_t **nsec3 = calloc(z->nsec3_count + 1, sizeof(*nsec3));
+	size_t nchanged = 0, nnsec3 = 0;
+	int ret = changed != NULL && nsec3 != NULL ? SIGN_OK : SIGN_ERR_NOMEM;
+	size_t w = 0;
+	/* Every node of the chain-built version: signed ones rebuilt, others
+	 * stripped of any stale RRSIGs (glue, delegation NS). */
+	for (size_t i = 0; i < z->count && ret == SIGN_OK; i++) {
+		size_t first = w;
+		while (w < c->nwork && !c->work[w].nsec3 && c->work[w].entry == i) {
+			w++;
+		}
+		const zone_node_t *node = z->entries[i].node;
+		bool stale = false;
+		for (size_t s = 0; s < node->nslots; s++) {
+			stale = stale || node->slots[s].sigs != NULL;
+		}
+		if (w == first && !stale) {
+			continue;
+		}
+		ret = signed_node(c, node, &c->work[first], w - first, &changed[nchanged]);
+		if (ret == SIGN_OK) {
+			nchanged++;
+		}
+	}
+	for (size_t i = 0; i < z->nsec3_count && ret == SIGN_OK; i++) {
+		size_t first = w;
+		while (w < c->nwork && c->work[w].nsec3 && c->work[w].entry == i) {
+			w++;
+		}
+		ret = signed_node(c, z->nsec3[i], &c->work[first], w - first, &nsec3[nnsec3]);
+		if (ret == SIGN_OK) {
+			nnsec3++;
+		}
+	}
+	zone_t *r = NULL;
+	if (ret == SIGN_OK) {
+		ret = zone_replace(z, changed, nchanged, &r, NULL);
+		nchanged = 0; /* taken over */
+	}
+	if (ret == SIGN_OK) {
+		ret = zone_set_nsec3(r, nsec3, nnsec3);
+		nnsec3 = 0;
+	}
+	for (size_t i = 0; i < nchanged; i++) {
+		zone_node_unref(changed[i]);
+	}
+	for (size_t i = 0; i < nnsec3; i++) {
+		zone_node_unref(nsec3[i]);
+	}
+	free(changed);
+	free(nsec3);
+	if (ret != SIGN_OK) {
+		zone_free(r);
+		return ret;
+	}
+	*out = r;
+	return SIGN_OK;
+}
+
+/* --- verification --- */
+
+static void verify_report(void *arg, const sign_verify_failure_t *f)
+{
+	const ctx_t *c = arg;
+	char tbuf[16];
+	if (f->has_key) {
+		report(c, SIGN_ZONE_ERROR, "verify: %s %s: key %u/%u: %s%s%s", f->owner_text,
+		       f->type ? type_name(f->type, tbuf, sizeof(tbuf)) : "(name)", f->key_tag,
+		       f->algorithm, sign_verify_reason_str(f->reason), f->detail[0] ? ": " : "",
+		       f->detail);
+	} else {
+		report(c, SIGN_ZONE_ERROR, "verify: %s %s: %s%s%s", f->owner_text,
+		       f->type ? type_name(f->type, tbuf, sizeof(tbuf)) : "(name)",
+		       sign_verify_reason_str(f->reason), f->detail[0] ? ": " : "", f->detail);
+	}
+}
+
+static int verify(ctx_t *c, const zone_t *z)
+{
+	sign_verify_config_t cfg = {
+	        .now = c->params->timing.now,
+	        .refresh = c->params->timing.refresh,
+	        .max_failures = 50,
+	        .report = verify_report,
+	        .report_ctx = c,
+	};
+	sign_verify_item_t *items = NULL;
+	uint8_t *space = NULL;
+	size_t n = 0;
+	unsigned what = SIGN_VERIFY_CHECK_COVERAGE | SIGN_VERIFY_CHECK_CHAIN;
+	if (c->params->verify_crypto && c->ncreated > 0) {
+		/* The RRSIGs just made, each over its RRset in the new version. */
+		const size_t room = DNAME_MAXLEN + 18 + HSM_SIG_MAX;
+		items = malloc(c->ncreated * sizeof(*items));
+		space = malloc(c->ncreated * room);
+		if (items == NULL || space == NULL) {
+			free(items);
+			free(space);
+			return SIGN_ERR_NOMEM;
+		}
+		for (size_t w = 0; w < c->nwork; w++) {
+			const work_t *wk = &c->work[w];
+			const zone_node_t *node =
+			        wk->nsec3 ? z->nsec3[wk->entry] : z->entries[wk->entry].node;
+			for (size_t k = 0; k < wk->ncreated; k++) {
+				const created_t *cr = &c->created[wk->created + k];
+				const sign_job_t *job = &cr->batch->jobs[cr->job];
+				size_t len = 0;
+				uint8_t *rd = space + n * room;
+				if (sign_rrsig_write(&cr->fields, sign_batch_sig(cr->batch, job),
+				                     job->sig_len, rd, room, &len) != SIGN_OK) {
+					continue; /* merge() wrote it already: cannot fail here */
+				}
+				items[n++] = (sign_verify_item_t){
+				        node, node->slots[wk->slot].data->type, rd, (uint16_t)len};
+			}
+		}
+		what |= SIGN_VERIFY_CHECK_ITEMS;
+	}
+	sign_verify_counts_t counts = {0};
+	int ret = sign_verify_zone(z, &cfg, what, items, n, &counts);
+	c->stats->verified = counts.verified;
+	free(items);
+	free(space);
+	return ret;
+}
+
+/* --- the pass --- */
+
+static void ctx_deinit(ctx_t *c)
+{
+	for (size_t i = 0; i < c->nbatches; i++) {
+		sign_batch_free(c->batches[i]);
+	}
+	free(c->batches);
+	free(c->work);
+	free(c->reused);
+	free(c->created);
+	sign_plan_deinit(&c->plan);
+	sign_pipeline_free(c->pipeline);
+}
+
+static unsigned pick_workers(const ctx_t *c, sign_zone_stats_t *stats)
+{
+	if (c->params->threads > 0) {
+		return c->params->threads;
+	}
+	for (size_t i = 0; i < c->ks->count; i++) {
+		if (c->ks->keys[i].active && c->ks->keys[i].key.token != NULL) {
+			return sign_pipeline_default_workers(&c->ks->keys[i], &stats->latency_us);
+		}
+	}
+	return 1;
+}
+
+int sign_zone(const zone_t *in, const zone_t *prev, const sign_keyset_t *ks,
+              const sign_zone_params_t *params, zone_t **out, sign_zone_stats_t *stats)
+{
+	memset(stats, 0, sizeof(*stats));
+	ctx_t c = {.params = params, .ks = ks, .prev = prev, .apex = in->apex, .stats = stats};
+	sign_plan_init(&c.plan);
+	RAND_bytes((unsigned char *)&c.rng, sizeof(c.rng));
+	int ret = sign_plan_timing_check(&params->timing);
+	if (ret != SIGN_OK) {
+		report(&c, SIGN_ZONE_ERROR,
+		       "validity %us is not above inception offset %us + refresh %us",
+		       params->timing.validity, params->timing.inception_offset,
+		       params->timing.refresh);
+		sign_plan_deinit(&c.plan);
+		return ret;
+	}
+	zone_t *z1 = NULL, *z2 = NULL, *z3 = NULL;
+	double t0 = now_s();
+	ret = with_apex(&c, in, &z1);
+	if (ret == SIGN_OK) {
+		nsec3_collision_t coll;
+		ret = params->nsec3 ? nsec3_build(z1, &params->nsec3_params, &z2, &coll)
+		                    : nsec_build(z1, &z2);
+		if (ret == NSEC_ERR_COLLISION) {
+			char a[DNAME_STR_MAXLEN], b[DNAME_STR_MAXLEN];
+			dname_to_str(coll.name1, a, sizeof(a));
+			dname_to_str(coll.name2, b, sizeof(b));
+			report(&c, SIGN_ZONE_ERROR,
+			       "NSEC3 hash collision between %s and %s: choose another salt", a, b);
+		} else if (ret != NSEC_OK) {
+			report(&c, SIGN_ZONE_ERROR, "building the %s chain: %s",
+			       params->nsec3 ? "NSEC3" : "NSEC",
+			       ret <= -1300 && ret > -1400 ? nsec_strerror(ret)
+			                                   : zone_strerror(ret));
+		}
+	}
+	double t1 = now_s();
+	stats->t_chain = t1 - t0;
+	if (ret == SIGN_OK) {
+		stats->workers = pick_workers(&c, stats);
+		ret = sign_pipeline_new(stats->workers, &c.pipeline);
+	}
+	if (ret == SIGN_OK) {
+		ret = plan_all(&c, z2);
+		/* Even after a planning error, wait for what was queued. */
+		sign_pipeline_wait(c.pipeline, params->progress, params->ctx);
+		stats->created = c.ncreated;
+	}
+	if (ret == SIGN_OK) {
+		ret = check_jobs(&c, z2);
+	}
+	if (ret == SIGN_OK) {
+		ret = merge(&c, z2, &z3);
+	}
+	double t2 = now_s();
+	stats->t_sign = t2 - t1;
+	if (ret == SIGN_OK) {
+		ret = verify(&c, z3);
+	}
+	stats->t_verify = now_s() - t2;
+	ctx_deinit(&c);
+	zone_free(z1);
+	zone_free(z2);
+	if (ret != SIGN_OK) {
+		zone_free(z3);
+		return ret;
+	}
+	*out = z3;
+	return SIGN_OK;
+}

@@ -1,0 +1,72 @@
+/*
+ * sign_zone: one signing pass over a zone version: the apex DNSKEY RRset and
+ * SOA serial, the NSEC or NSEC3 chain, the planner over every RRset the zone
+ * signs (reusing what a previously signed version holds), the HSM pipeline
+ * for the signatures to create, then the verifier. Nothing comes out unless
+ * every signature was made and the verifier accepts the result.
+ *
+ * sign_zone() is called by one thread; it runs the pipeline's workers.
+ * Everything passed in is borrowed for the call; the new version is the
+ * caller's (zone_free). The previous version, when given, shares with the
+ * result the RRsets and RRSIGs that did not change.
+ */
+#ifndef SIGNER_SIGN_SIGN_ZONE_H
+#define SIGNER_SIGN_SIGN_ZONE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "signer/nsec/nsec3.h"
+#include "signer/sign/sign_keyset.h"
+#include "signer/sign/sign_pipeline.h"
+#include "signer/sign/sign_plan.h"
+#include "signer/zone/zone.h"
+#include "signer/zone/zone_serial.h"
+
+typedef enum {
+	SIGN_ZONE_INFO,
+	SIGN_ZONE_WARNING,
+	SIGN_ZONE_ERROR,
+} sign_zone_level_t;
+
+typedef struct {
+	sign_plan_timing_t timing;
+	uint32_t dnskey_ttl; /* seconds; 0: the SOA RRset's TTL */
+	bool nsec3;          /* NSEC3 (with nsec3_params) rather than NSEC */
+	nsec3_params_t nsec3_params;
+	zone_serial_policy_t serial;
+	bool have_previous_serial; /* a serial was published before: the new one is greater */
+	uint32_t previous_serial;
+	unsigned threads;   /* pipeline workers; 0: from the token's measured latency */
+	bool verify_crypto; /* check every new signature with OpenSSL (off: benchmarks only) */
+	/* Called from the signing thread about every 200 ms (may be NULL). */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	/* Warnings and errors, one line each (may be NULL). */
+	void (*report)(void *ctx, sign_zone_level_t level, const char *msg);
+	void *ctx;
+} sign_zone_params_t;
+
+typedef struct {
+	size_t rrsets;   /* RRsets signed */
+	size_t created;  /* signatures made by the HSM */
+	size_t reused;   /* signatures kept from the previous version */
+	size_t dropped;  /* old signatures left out */
+	size_t verified; /* new signatures checked with OpenSSL */
+	unsigned workers;
+	double latency_us; /* the token's measured latency, when workers were chosen from it */
+	uint32_t serial;   /* the SOA serial of the result */
+	double t_chain, t_sign, t_verify; /* seconds per phase */
+} sign_zone_stats_t;
+
+/* Signs in (an unsigned version, or one carrying old RRSIGs to consider)
+ * with ks, reusing RRSIGs from prev (NULL: none). The DNSKEY RRset holds the
+ * DNSKEY of every published key in ks. On success *out gets the signed
+ * version and stats the counts. Returns SIGN_OK, SIGN_ERR_TIMING, a status of
+ * the chain (nsec_status_t), SIGN_ERR_ALGORITHM_GAP, the first failed
+ * signature's hsm status (every failure is reported with its RRset and key),
+ * SIGN_ERR_VERIFY (every verifier failure reported), SIGN_ERR_NOMEM. */
+int sign_zone(const zone_t *in, const zone_t *prev, const sign_keyset_t *ks,
+              const sign_zone_params_t *params, zone_t **out, sign_zone_stats_t *stats);
+
+#endif
