@@ -192,20 +192,25 @@ typedef struct {
 } gen_arg_t;
 
 /* Looks for the pair a lost reply may have created; removes a half pair. */
-static CK_RV gen_lookup(CK_FUNCTION_LIST_PTR fn, CK_SESSION_HANDLE h, gen_arg_t *g, bool *done)
+static CK_RV gen_lookup(hsm_session_t *s, CK_FUNCTION_LIST_PTR fn, CK_SESSION_HANDLE h,
+                        gen_arg_t *g, bool *done)
 {
 	CK_OBJECT_HANDLE *priv = NULL, *pub = NULL;
 	size_t npriv = 0, npub = 0;
-	CK_RV rv = find_objects(fn, h, CKO_PRIVATE_KEY, g->id, sizeof(g->id), NULL, &priv, &npriv);
+	/* Logged in before and after both searches, with no login redone in
+	 * between: otherwise a private key may have been invisible, and a half
+	 * pair must not be removed on that evidence. */
+	uint64_t epoch = hsm_token_epoch(hsm_session_token(s));
+	CK_RV rv = hsm_session_trust_empty(s, h, epoch);
+	if (rv == CKR_OK) {
+		rv = find_objects(fn, h, CKO_PRIVATE_KEY, g->id, sizeof(g->id), NULL, &priv,
+		                  &npriv);
+	}
 	if (rv == CKR_OK) {
 		rv = find_objects(fn, h, CKO_PUBLIC_KEY, g->id, sizeof(g->id), NULL, &pub, &npub);
 	}
 	if (rv == CKR_OK) {
-		CK_SESSION_INFO si;
-		rv = fn->C_GetSessionInfo(h, &si);
-		if (rv == CKR_OK && si.state != CKS_RW_USER_FUNCTIONS) {
-			rv = CKR_USER_NOT_LOGGED_IN; /* private keys are invisible now */
-		}
+		rv = hsm_session_trust_empty(s, h, epoch);
 	}
 	if (rv == CKR_OK && npriv == 1 && npub == 1) {
 		g->priv = priv[0];
@@ -231,7 +236,7 @@ static CK_RV gen_op(hsm_session_t *s, CK_SESSION_HANDLE h, void *arg, unsigned a
 	if (attempt > 0) {
 		bool done = false;
 		*func = "C_FindObjects";
-		CK_RV rv = gen_lookup(fn, h, g, &done);
+		CK_RV rv = gen_lookup(s, fn, h, g, &done);
 		if (rv != CKR_OK || done) {
 			return rv;
 		}
@@ -391,21 +396,16 @@ static CK_RV list_op(hsm_session_t *s, CK_SESSION_HANDLE h, void *arg, unsigned 
 	CK_OBJECT_HANDLE *objs = NULL;
 	size_t n = 0;
 	*func = "C_FindObjects";
+	uint64_t epoch = hsm_token_epoch(hsm_session_token(s));
 	CK_RV rv = find_objects(fn, h, CKO_PRIVATE_KEY, l->id, l->id_len, l->label, &objs, &n);
 	if (rv != CKR_OK) {
 		return rv;
 	}
 	if (n == 0) {
 		/* Private keys are invisible without a login: say so. */
-		CK_SESSION_INFO si;
 		*func = "C_GetSessionInfo";
-		rv = fn->C_GetSessionInfo(h, &si);
-		if (rv == CKR_OK && si.state != CKS_RW_USER_FUNCTIONS &&
-		    si.state != CKS_RO_USER_FUNCTIONS) {
-			rv = CKR_USER_NOT_LOGGED_IN;
-		}
 		free(objs);
-		return rv;
+		return hsm_session_trust_empty(s, h, epoch);
 	}
 	l->keys = calloc(n, sizeof(*l->keys));
 	if (l->keys == NULL) {

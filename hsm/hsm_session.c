@@ -49,10 +49,12 @@ static CK_RV ensure_open(hsm_session_t *s, const char **func)
 		return CKR_OK;
 	}
 	if (s->open) {
-		/* Opened before a reconnect: the module already dropped it. */
+		/* Opened before a reconnect: the module dropped it already, and
+		 * its handle number may belong to a live session now, so it is
+		 * not closed again; only counted. */
 		s->open = false;
 		s->nkeys = 0;
-		hsm_token_close_session(s->token, s->handle);
+		hsm_token_forget_session(s->token);
 	}
 	CK_RV rv = CKR_OK;
 	if (hsm_token_open_session(s->token, &s->handle, &rv) != HSM_OK) {
@@ -87,6 +89,21 @@ static bool login_lost(hsm_session_t *s, uint64_t epoch)
 		return true;
 	}
 	return relogged(s->token, epoch);
+}
+
+CK_RV hsm_session_trust_empty(hsm_session_t *s, CK_SESSION_HANDLE h, uint64_t epoch)
+{
+	CK_SESSION_INFO si;
+	CK_RV rv = s->fn->C_GetSessionInfo(h, &si);
+	if (rv != CKR_OK) {
+		return rv;
+	}
+	if (si.state != CKS_RW_USER_FUNCTIONS && si.state != CKS_RO_USER_FUNCTIONS) {
+		return CKR_USER_NOT_LOGGED_IN;
+	}
+	/* Logged in now, but the login may have been lost during the search
+	 * and redone since by another thread. */
+	return relogged(s->token, epoch) ? CKR_USER_NOT_LOGGED_IN : CKR_OK;
 }
 
 int hsm_session_acquire(hsm_token_t *token, hsm_session_t **out, hsm_detail_t *detail)
@@ -156,17 +173,7 @@ CK_RV hsm_session_find(hsm_session_t *s, CK_SESSION_HANDLE h, CK_OBJECT_CLASS cl
 	}
 	*found = n > 0;
 	if (n == 0) {
-		CK_SESSION_INFO si;
-		rv = s->fn->C_GetSessionInfo(h, &si);
-		if (rv != CKR_OK) {
-			return rv;
-		}
-		if (si.state != CKS_RW_USER_FUNCTIONS && si.state != CKS_RO_USER_FUNCTIONS) {
-			return CKR_USER_NOT_LOGGED_IN;
-		}
-		/* Logged in now, but the login may have been lost during the
-		 * search and redone since by another thread. */
-		return relogged(s->token, epoch) ? CKR_USER_NOT_LOGGED_IN : CKR_OK;
+		return hsm_session_trust_empty(s, h, epoch);
 	}
 	*out = objs[0];
 	if (id_len <= HSM_KEY_ID_MAX) {

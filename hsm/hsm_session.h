@@ -64,6 +64,13 @@ int hsm_session_run(hsm_session_t *session, hsm_session_op_t op, void *arg, hsm_
 CK_RV hsm_session_find(hsm_session_t *session, CK_SESSION_HANDLE h, CK_OBJECT_CLASS cls,
                        const uint8_t *id, size_t id_len, CK_OBJECT_HANDLE *out, bool *found);
 
+/* After a search in session h found nothing: CKR_OK if that answer holds,
+ * CKR_USER_NOT_LOGGED_IN if the login was lost (private objects are
+ * invisible then) or lost and redone since epoch (hsm_token_epoch() read
+ * before the search), or the failing call's CK_RV. For use inside an
+ * operation. */
+CK_RV hsm_session_trust_empty(hsm_session_t *session, CK_SESSION_HANDLE h, uint64_t epoch);
+
 /* Drops every cached key handle (after CKR_KEY_HANDLE_INVALID). */
 void hsm_session_forget_keys(hsm_session_t *session);
 

@@ -489,6 +489,11 @@ void hsm_token_close_session(hsm_token_t *token, CK_SESSION_HANDLE handle)
 	atomic_fetch_sub(&token->n_sessions, 1);
 }
 
+void hsm_token_forget_session(hsm_token_t *token)
+{
+	atomic_fetch_sub(&token->n_sessions, 1);
+}
+
 void hsm_token_lease_begin(hsm_token_t *token)
 {
 	pthread_mutex_lock(&token->lock);

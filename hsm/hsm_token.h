@@ -102,6 +102,10 @@ int hsm_token_open_session(hsm_token_t *token, CK_SESSION_HANDLE *out, CK_RV *rv
 /* Closes a session opened by hsm_token_open_session (errors ignored). */
 void hsm_token_close_session(hsm_token_t *token, CK_SESSION_HANDLE handle);
 
+/* Counts a session as gone without closing it (its handle died with a
+ * reconnect and its number may have been reused). */
+void hsm_token_forget_session(hsm_token_t *token);
+
 /* Session limit: waits while max_sessions are leased, then counts one more.
  * hsm_token_lease_end() gives the place back. */
 void hsm_token_lease_begin(hsm_token_t *token);

@@ -5,18 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "hsm/hsm_dnskey.h"
 #include "hsm/hsm_error.h"
 #include "hsm/hsm_verify.h"
+#include "signer/nsec/nsec3.h"
+#include "signer/nsec/nsec_error.h"
 #include "signer/sign/sign_error.h"
 #include "signer/sign/sign_rrsig.h"
 #include "signer/zone/dname.h"
-
-#define HASH_LEN     20 /* SHA-1, the one NSEC3 hash algorithm (RFC 5155) */
-#define B32_LEN      32 /* base32hex of a hash */
-#define FLAG_OPT_OUT 0x01
 
 /* A DNSKEY of the apex RRset. */
 typedef struct {
@@ -87,52 +83,13 @@ static const char *type_str(uint16_t type, char *buf, size_t len)
 	return buf;
 }
 
-static void b32hex(const uint8_t hash[HASH_LEN], char out[B32_LEN + 1])
-{
-	static const char digits[] = "0123456789abcdefghijklmnopqrstuv";
-	for (size_t i = 0; i < B32_LEN; i++) {
-		size_t bit = i * 5, byte = bit / 8, shift = bit % 8;
-		unsigned v = (unsigned)hash[byte] << 8 | (byte + 1 < HASH_LEN ? hash[byte + 1] : 0);
-		out[i] = digits[(v >> (11 - shift)) & 0x1f];
-	}
-	out[B32_LEN] = '\0';
-}
-
-/* The hash in the first label of a hashed owner name; false if that label is
- * not 32 base32hex digits. */
-static bool owner_hash(const uint8_t *owner, uint8_t out[HASH_LEN])
-{
-	if (owner[0] != B32_LEN) {
-		return false;
-	}
-	memset(out, 0, HASH_LEN);
-	for (size_t i = 0; i < B32_LEN; i++) {
-		uint8_t c = owner[1 + i];
-		unsigned d;
-		if (c >= '0' && c <= '9') {
-			d = c - '0';
-		} else if (c >= 'a' && c <= 'v') {
-			d = c - 'a' + 10u;
-		} else if (c >= 'A' && c <= 'V') {
-			d = c - 'A' + 10u;
-		} else {
-			return false;
-		}
-		size_t bit = i * 5, byte = bit / 8, shift = bit % 8;
-		unsigned v = d << (11 - shift);
-		out[byte] = (uint8_t)(out[byte] | (v >> 8));
-		if (byte + 1 < HASH_LEN) {
-			out[byte + 1] = (uint8_t)(out[byte + 1] | (v & 0xff));
-		}
-	}
-	return true;
-}
-
 /* Hands one failure to the report callback. */
-__attribute__((format(printf, 8, 9))) static void report(run_t *r, sign_verify_reason_t reason,
-                                                         const uint8_t *owner, uint16_t type,
-                                                         bool has_key, uint8_t alg, uint16_t tag,
-                                                         const char *fmt, ...)
+static void report(run_t *r, sign_verify_reason_t reason, const uint8_t *owner, uint16_t type,
+                   bool has_key, uint8_t alg, uint16_t tag, const char *fmt, ...)
+        __attribute__((format(printf, 8, 9)));
+
+static void report(run_t *r, sign_verify_reason_t reason, const uint8_t *owner, uint16_t type,
+                   bool has_key, uint8_t alg, uint16_t tag, const char *fmt, ...)
 {
 	char text[DNAME_STR_MAXLEN], detail[3 * DNAME_STR_MAXLEN];
 	va_list ap;
@@ -710,9 +667,9 @@ typedef struct {
 
 /* One NSEC3 node of the zone. */
 typedef struct {
-	uint8_t hash[HASH_LEN];
+	uint8_t hash[NSEC3_HASH_LEN];
 	const zone_node_t *node;
-	const uint8_t *next; /* next hashed owner (HASH_LEN octets), NULL if unreadable */
+	const uint8_t *next; /* next hashed owner (NSEC3_HASH_LEN octets), NULL if unreadable */
 	const uint8_t *bitmap;
 	size_t bitmap_len;
 	size_t entry; /* the name that matched it, SIZE_MAX if none */
@@ -720,7 +677,7 @@ typedef struct {
 
 static int n3_cmp(const void *a, const void *b)
 {
-	return memcmp(((const n3_t *)a)->hash, ((const n3_t *)b)->hash, HASH_LEN);
+	return memcmp(((const n3_t *)a)->hash, ((const n3_t *)b)->hash, NSEC3_HASH_LEN);
 }
 
 /* Parses NSEC3 or NSEC3PARAM RDATA up to the salt's end; returns the offset
@@ -732,30 +689,6 @@ static size_t parse_par(const uint8_t *p, size_t len, nsec3_par_t *out)
 	}
 	*out = (nsec3_par_t){p[0], p[1], get16(p + 2), p[4], p + 5};
 	return 5u + p[4];
-}
-
-/* SHA-1 NSEC3 hash of name (RFC 5155 section 5) with the salt and
- * iterations of par. */
-static bool nsec3_hash(EVP_MD_CTX *ctx, const EVP_MD *md, const nsec3_par_t *par,
-                       const uint8_t *name, uint8_t out[HASH_LEN])
-{
-	uint8_t lower[DNAME_MAXLEN];
-	size_t len = dname_length(name);
-	memcpy(lower, name, len);
-	dname_to_lower(lower);
-	const uint8_t *in = lower;
-	size_t in_len = len;
-	for (unsigned i = 0; i <= par->iterations; i++) {
-		unsigned n = 0;
-		if (!EVP_DigestInit_ex(ctx, md, NULL) || !EVP_DigestUpdate(ctx, in, in_len) ||
-		    !EVP_DigestUpdate(ctx, par->salt, par->salt_len) ||
-		    !EVP_DigestFinal_ex(ctx, out, &n) || n != HASH_LEN) {
-			return false;
-		}
-		in = out;
-		in_len = HASH_LEN;
-	}
-	return true;
 }
 
 /* Reads the NSEC3 RRset of t->node into t and checks it against par and
@@ -774,29 +707,29 @@ static void read_nsec3(run_t *r, n3_t *t, const nsec3_par_t *par, bool have_ttl,
 		return;
 	}
 	if ((off = parse_par(rd.data, rd.len, &p)) == 0 || off >= rd.len ||
-	    rd.data[off] != HASH_LEN || rd.len - off - 1 < HASH_LEN) {
+	    rd.data[off] != NSEC3_HASH_LEN || rd.len - off - 1 < NSEC3_HASH_LEN) {
 		report(r, SIGN_VERIFY_NSEC3_MALFORMED, owner, ZONE_TYPE_NSEC3, false, 0, 0,
 		       "malformed NSEC3 RDATA");
 		return;
 	}
 	t->next = rd.data + off + 1;
-	t->bitmap = t->next + HASH_LEN;
-	t->bitmap_len = rd.len - off - 1 - HASH_LEN;
+	t->bitmap = t->next + NSEC3_HASH_LEN;
+	t->bitmap_len = rd.len - off - 1 - NSEC3_HASH_LEN;
 	if (p.alg != par->alg || p.iterations != par->iterations || p.salt_len != par->salt_len ||
 	    memcmp(p.salt, par->salt, p.salt_len) != 0) {
 		report(r, SIGN_VERIFY_NSEC3_PARAMS, owner, ZONE_TYPE_NSEC3, false, 0, 0,
 		       "hash %u, iterations %u, salt of %u octets differ from NSEC3PARAM", p.alg,
 		       p.iterations, p.salt_len);
 	}
-	if (p.flags & ~FLAG_OPT_OUT) {
+	if (p.flags & ~NSEC3_FLAG_OPT_OUT) {
 		report(r, SIGN_VERIFY_NSEC3_FLAGS, owner, ZONE_TYPE_NSEC3, false, 0, 0,
 		       "unknown flags 0x%02x", p.flags);
-	} else if (*opt_out >= 0 && (p.flags & FLAG_OPT_OUT) != *opt_out) {
+	} else if (*opt_out >= 0 && (p.flags & NSEC3_FLAG_OPT_OUT) != *opt_out) {
 		report(r, SIGN_VERIFY_NSEC3_FLAGS, owner, ZONE_TYPE_NSEC3, false, 0, 0,
 		       "opt-out flag %s, unlike the chain's first NSEC3",
-		       p.flags & FLAG_OPT_OUT ? "set" : "clear");
+		       p.flags & NSEC3_FLAG_OPT_OUT ? "set" : "clear");
 	} else {
-		*opt_out = p.flags & FLAG_OPT_OUT;
+		*opt_out = p.flags & NSEC3_FLAG_OPT_OUT;
 	}
 	if (have_ttl && slot->data->ttl != ttl) {
 		report(r, SIGN_VERIFY_NSEC3_TTL, owner, ZONE_TYPE_NSEC3, false, 0, 0,
@@ -833,11 +766,11 @@ static bool read_chain(run_t *r, n3_t *tab, size_t n, const nsec3_par_t *par, bo
 	for (size_t i = 0; i < n; i++) {
 		tab[i] = (n3_t){{0}, z->nsec3[i], NULL, NULL, 0, SIZE_MAX};
 		const uint8_t *parent = dname_parent(z->nsec3[i]->owner);
-		if (!owner_hash(z->nsec3[i]->owner, tab[i].hash) || parent == NULL ||
+		if (!nsec3_owner_hash(z->nsec3[i]->owner, tab[i].hash) || parent == NULL ||
 		    !dname_equal(parent, z->apex)) {
 			report(r, SIGN_VERIFY_NSEC3_MALFORMED, z->nsec3[i]->owner, ZONE_TYPE_NSEC3,
 			       false, 0, 0, "owner is not a base32hex hash under the apex");
-			memset(tab[i].hash, 0xff, HASH_LEN);
+			memset(tab[i].hash, 0xff, NSEC3_HASH_LEN);
 			continue;
 		}
 		read_nsec3(r, &tab[i], par, have_ttl, ttl, &opt_out);
@@ -845,14 +778,14 @@ static bool read_chain(run_t *r, n3_t *tab, size_t n, const nsec3_par_t *par, bo
 	qsort(tab, n, sizeof(*tab), n3_cmp);
 	for (size_t i = 0; i < n && !r->stop; i++) {
 		const n3_t *t = &tab[i], *next = &tab[i + 1 < n ? i + 1 : 0];
-		if (i + 1 < n && memcmp(t->hash, next->hash, HASH_LEN) == 0) {
+		if (i + 1 < n && memcmp(t->hash, next->hash, NSEC3_HASH_LEN) == 0) {
 			report(r, SIGN_VERIFY_NSEC3_MALFORMED, t->node->owner, ZONE_TYPE_NSEC3,
 			       false, 0, 0, "two NSEC3 nodes with one hash");
 		}
-		if (t->next != NULL && memcmp(t->next, next->hash, HASH_LEN) != 0) {
-			char a[B32_LEN + 1], b[B32_LEN + 1];
-			b32hex(t->next, a);
-			b32hex(next->hash, b);
+		if (t->next != NULL && memcmp(t->next, next->hash, NSEC3_HASH_LEN) != 0) {
+			char a[NSEC3_LABEL_LEN + 1], b[NSEC3_LABEL_LEN + 1];
+			nsec3_base32hex(t->next, a);
+			nsec3_base32hex(next->hash, b);
 			report(r, SIGN_VERIFY_NSEC3_NEXT, t->node->owner, ZONE_TYPE_NSEC3, false, 0,
 			       0, "next hashed owner %s, expected %s", a, b);
 		}
@@ -860,35 +793,56 @@ static bool read_chain(run_t *r, n3_t *tab, size_t n, const nsec3_par_t *par, bo
 	return opt_out > 0;
 }
 
+/* Whether entry i (not occluded) must be in the chain (RFC 5155 7.1): with
+ * opt-out, delegations without DS, and empty non-terminals leading only to
+ * them, may be left out. */
+static bool required_in_chain(const zone_t *z, size_t i, bool opt_out)
+{
+	const zone_entry_t *e = &z->entries[i];
+	if (has_data(e->node)) {
+		return !opt_out || !(e->flags & ZONE_NAME_CUT) ||
+		       zone_node_find(e->node, ZONE_TYPE_DS) != NULL;
+	}
+	return (e->flags & ZONE_NAME_ENT) && (!opt_out || leads_to_secure(z, i));
+}
+
+/* A hasher for the salt and iterations of par. */
+static int make_hasher(const nsec3_par_t *par, nsec3_hasher_t **out)
+{
+	nsec3_params_t p;
+	memset(&p, 0, sizeof(p));
+	p.iterations = par->iterations;
+	p.salt_len = par->salt_len;
+	memcpy(p.salt, par->salt, par->salt_len);
+	int ret = nsec3_hasher_new(&p, out);
+	return ret == NSEC_OK ? SIGN_OK : ret == NSEC_ERR_NOMEM ? SIGN_ERR_NOMEM : SIGN_ERR_CRYPTO;
+}
+
 /* Hashes every name that belongs in the chain and matches it to tab. */
 static int match_names(run_t *r, n3_t *tab, size_t n, const nsec3_par_t *par, bool opt_out)
 {
 	const zone_t *z = r->v->z;
+	nsec3_hasher_t *hasher = NULL;
+	int ret = make_hasher(par, &hasher);
 	uint16_t *types = malloc((max_slots(z) + 2) * sizeof(*types));
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	int ret = types == NULL || ctx == NULL ? SIGN_ERR_NOMEM : SIGN_OK;
+	if (ret == SIGN_OK && types == NULL) {
+		ret = SIGN_ERR_NOMEM;
+	}
 	for (size_t i = 0; i < z->count && ret == SIGN_OK && !r->stop; i++) {
 		const zone_entry_t *e = &z->entries[i];
 		const uint8_t *owner = e->node->owner;
 		if (e->flags & ZONE_NAME_OCCLUDED) {
 			continue;
 		}
-		bool data = has_data(e->node), required;
-		if (data) {
-			required = !opt_out || !(e->flags & ZONE_NAME_CUT) ||
-			           zone_node_find(e->node, ZONE_TYPE_DS) != NULL;
-		} else {
-			required =
-			        (e->flags & ZONE_NAME_ENT) && (!opt_out || leads_to_secure(z, i));
-		}
+		bool required = required_in_chain(z, i, opt_out);
 		n3_t key;
-		if (!nsec3_hash(ctx, EVP_sha1(), par, owner, key.hash)) {
+		if (nsec3_hasher_hash(hasher, owner, key.hash) != NSEC_OK) {
 			ret = SIGN_ERR_CRYPTO;
 			break;
 		}
 		r->counts->names++;
-		char h[B32_LEN + 1];
-		b32hex(key.hash, h);
+		char h[NSEC3_LABEL_LEN + 1];
+		nsec3_base32hex(key.hash, h);
 		n3_t *t = bsearch(&key, tab, n, sizeof(*tab), n3_cmp);
 		if (t == NULL) {
 			if (required) {
@@ -908,7 +862,7 @@ static int match_names(run_t *r, n3_t *tab, size_t n, const nsec3_par_t *par, bo
 		}
 		t->entry = i;
 		if (t->bitmap != NULL) {
-			char what[B32_LEN + 16];
+			char what[NSEC3_LABEL_LEN + 16];
 			snprintf(what, sizeof(what), " of NSEC3 %s", h);
 			size_t nt = expected_types(e, true, types);
 			check_bitmap(r, SIGN_VERIFY_NSEC3_BITMAP, SIGN_VERIFY_NSEC3_MALFORMED,
@@ -916,7 +870,7 @@ static int match_names(run_t *r, n3_t *tab, size_t n, const nsec3_par_t *par, bo
 			             what);
 		}
 	}
-	EVP_MD_CTX_free(ctx);
+	nsec3_hasher_free(hasher);
 	free(types);
 	return ret;
 }
@@ -928,7 +882,7 @@ static int check_nsec3_chain(run_t *r, const zone_slot_t *param, bool have_ttl, 
 	size_t pos = 0;
 	nsec3_par_t par;
 	if (param == NULL || param->data->count != 1 || !zone_rrset_next(param->data, &pos, &rd) ||
-	    parse_par(rd.data, rd.len, &par) != rd.len || par.alg != 1) {
+	    parse_par(rd.data, rd.len, &par) != rd.len || par.alg != NSEC3_ALG_SHA1) {
 		report(r, SIGN_VERIFY_NSEC3PARAM, z->apex, ZONE_TYPE_NSEC3PARAM, false, 0, 0, "%s",
 		       param == NULL ? "no NSEC3PARAM at the apex"
 		                     : "not one NSEC3PARAM of hash algorithm 1 (SHA-1)");

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <pthread.h>
+#include <unistd.h>
+
 #include <openssl/rand.h>
 
 #include "signer/nsec/nsec.h"
@@ -558,54 +561,127 @@ static void verify_report(void *arg, const sign_verify_failure_t *f)
 	}
 }
 
+/* One thread's share of the crypto check. */
+typedef struct {
+	const sign_verify_t *v;
+	const sign_verify_item_t *items;
+	size_t n;
+	sign_verify_counts_t counts;
+	int ret;
+} verify_share_t;
+
+static void *verify_thread(void *arg)
+{
+	verify_share_t *sh = arg;
+	sh->ret = sign_verify_rrsigs(sh->v, sh->items, sh->n, &sh->counts);
+	return NULL;
+}
+
+/* Checks the new signatures with OpenSSL, split among the pipeline's
+ * worker count of threads. */
+static int verify_crypto(ctx_t *c, const sign_verify_t *v, const sign_verify_item_t *items,
+			 size_t n)
+{
+	unsigned nthreads = c->stats->workers > 0 ? c->stats->workers : 1;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu > 0 && nthreads > (unsigned)ncpu) {
+		nthreads = (unsigned)ncpu;
+	}
+	if (n < 1000) {
+		nthreads = 1;
+	}
+	verify_share_t shares[64];
+	pthread_t tids[64];
+	nthreads = nthreads > 64 ? 64 : nthreads;
+	size_t per = (n + nthreads - 1) / nthreads, started = 0;
+	for (unsigned t = 0; t < nthreads; t++) {
+		size_t from = t * per, to = from + per < n ? from + per : n;
+		shares[t] = (verify_share_t){.v = v, .items = items + from,
+					     .n = to > from ? to - from : 0};
+		if (t > 0 && pthread_create(&tids[t], NULL, verify_thread, &shares[t]) == 0) {
+			started |= 1u << (t % 32);
+		} else if (t > 0) {
+			verify_thread(&shares[t]);
+		}
+	}
+	verify_thread(&shares[0]);
+	int ret = SIGN_OK;
+	for (unsigned t = 0; t < nthreads; t++) {
+		if (t > 0 && (started & (1u << (t % 32)))) {
+			pthread_join(tids[t], NULL);
+		}
+		c->stats->verified += shares[t].counts.verified;
+		if (shares[t].ret != SIGN_OK && ret == SIGN_OK) {
+			ret = shares[t].ret;
+		}
+	}
+	return ret;
+}
+
 static int verify(ctx_t *c, const zone_t *z)
 {
 	sign_verify_config_t cfg = {
-	        .now = c->params->timing.now,
-	        .refresh = c->params->timing.refresh,
-	        .max_failures = 50,
-	        .report = verify_report,
-	        .report_ctx = c,
+		.now = c->params->timing.now,
+		.refresh = c->params->timing.refresh,
+		.max_failures = 50,
+		.report = verify_report,
+		.report_ctx = c,
 	};
-	sign_verify_item_t *items = NULL;
-	uint8_t *space = NULL;
-	size_t n = 0;
-	unsigned what = SIGN_VERIFY_CHECK_COVERAGE | SIGN_VERIFY_CHECK_CHAIN;
+	sign_verify_t *v = NULL;
+	int ret = sign_verify_new(z, &cfg, &v);
+	if (ret != SIGN_OK) {
+		return ret;
+	}
+	sign_verify_counts_t counts = {0};
+	int coverage = sign_verify_coverage(v, &counts);
+	int chain = sign_verify_chain(v, &counts);
+	int crypto = SIGN_OK;
 	if (c->params->verify_crypto && c->ncreated > 0) {
 		/* The RRSIGs just made, each over its RRset in the new version. */
-		const size_t room = DNAME_MAXLEN + 18 + HSM_SIG_MAX;
-		items = malloc(c->ncreated * sizeof(*items));
-		space = malloc(c->ncreated * room);
-		if (items == NULL || space == NULL) {
-			free(items);
-			free(space);
-			return SIGN_ERR_NOMEM;
+		sign_verify_item_t *items = malloc(c->ncreated * sizeof(*items));
+		size_t total = 0, n = 0, used = 0;
+		for (size_t k = 0; k < c->ncreated; k++) {
+			const created_t *cr = &c->created[k];
+			total += sign_rrsig_prefix_len(&cr->fields) + cr->batch->jobs[cr->job].sig_len;
 		}
-		for (size_t w = 0; w < c->nwork; w++) {
+		uint8_t *space = malloc(total + 1);
+		crypto = items != NULL && space != NULL ? SIGN_OK : SIGN_ERR_NOMEM;
+		for (size_t w = 0; w < c->nwork && crypto == SIGN_OK; w++) {
 			const work_t *wk = &c->work[w];
 			const zone_node_t *node =
-			        wk->nsec3 ? z->nsec3[wk->entry] : z->entries[wk->entry].node;
+				wk->nsec3 ? z->nsec3[wk->entry] : z->entries[wk->entry].node;
 			for (size_t k = 0; k < wk->ncreated; k++) {
 				const created_t *cr = &c->created[wk->created + k];
 				const sign_job_t *job = &cr->batch->jobs[cr->job];
 				size_t len = 0;
-				uint8_t *rd = space + n * room;
-				if (sign_rrsig_write(&cr->fields, sign_batch_sig(cr->batch, job),
-				                     job->sig_len, rd, room, &len) != SIGN_OK) {
-					continue; /* merge() wrote it already: cannot fail here */
+				crypto = sign_rrsig_write(&cr->fields, sign_batch_sig(cr->batch, job),
+							  job->sig_len, space + used, total - used, &len);
+				if (crypto != SIGN_OK) {
+					break;
 				}
-				items[n++] = (sign_verify_item_t){
-				        node, node->slots[wk->slot].data->type, rd, (uint16_t)len};
+				items[n++] = (sign_verify_item_t){node, node->slots[wk->slot].data->type,
+								  space + used, (uint16_t)len};
+				used += len;
 			}
 		}
-		what |= SIGN_VERIFY_CHECK_ITEMS;
+		if (crypto == SIGN_OK) {
+			crypto = verify_crypto(c, v, items, n);
+		}
+		free(items);
+		free(space);
 	}
-	sign_verify_counts_t counts = {0};
-	int ret = sign_verify_zone(z, &cfg, what, items, n, &counts);
-	c->stats->verified = counts.verified;
-	free(items);
-	free(space);
-	return ret;
+	sign_verify_free(v);
+	if (coverage != SIGN_OK && coverage != SIGN_ERR_VERIFY) {
+		return coverage;
+	}
+	if (chain != SIGN_OK && chain != SIGN_ERR_VERIFY) {
+		return chain;
+	}
+	if (crypto != SIGN_OK && crypto != SIGN_ERR_VERIFY) {
+		return crypto;
+	}
+	return coverage != SIGN_OK || chain != SIGN_OK || crypto != SIGN_OK ? SIGN_ERR_VERIFY
+									     : SIGN_OK;
 }
 
 /* --- the pass --- */
@@ -672,6 +748,8 @@ int sign_zone(const zone_t *in, const zone_t *prev, const sign_keyset_t *ks,
 			                                   : zone_strerror(ret));
 		}
 	}
+	zone_free(z1); /* z2 shares what it needs */
+	z1 = NULL;
 	double t1 = now_s();
 	stats->t_chain = t1 - t0;
 	if (ret == SIGN_OK) {

@@ -398,9 +398,9 @@ static int parse(zone_generate_t *g, const char *text, size_t len, char *why, si
 		}
 		break; /* the type */
 	}
+	/* The middle fields as written, blanks before them included. */
 	size_t off;
-	if (!pool_add(g, " ", 1, &g->mid_off) || !pool_add(g, mid, (size_t)(s - mid), &off) ||
-	    !pool_add(g, " ", 1, &off)) {
+	if (!pool_add(g, mid, (size_t)(s - mid), &g->mid_off) || !pool_add(g, " ", 1, &off)) {
 		return ZONE_ERR_NOMEM;
 	}
 	g->mid_len = g->pool_len - g->mid_off;

@@ -123,8 +123,14 @@ static void load(const char *dir, const char *keyfile, vector_t *v)
 	free(text);
 	CU_ASSERT_EQUAL_FATAL(n, 9);
 	CU_ASSERT_EQUAL_FATAL(dname_from_str(signer, NULL, v->signer, DNAME_MAXLEN, NULL), ZONE_OK);
-	v->f = (sign_rrsig_t){type_num(tname), (uint8_t)alg,    (uint8_t)labels, ottl,
-	                      rrsig_time(exp), rrsig_time(inc), (uint16_t)tag,   v->signer};
+	v->f = (sign_rrsig_t){.type_covered = type_num(tname),
+	                      .algorithm = (uint8_t)alg,
+	                      .labels = (uint8_t)labels,
+	                      .original_ttl = ottl,
+	                      .expiration = rrsig_time(exp),
+	                      .inception = rrsig_time(inc),
+	                      .key_tag = (uint16_t)tag,
+	                      .signer = v->signer};
 	v->sig_len = unb64(b64, v->sig);
 	v->now = v->f.inception + 1;
 
@@ -360,22 +366,22 @@ static void test_sign_rrsig_rrset_in_canonical_layout(void)
 	sign_rrsig_fields(&f, wire("WWW.example.", owner), rrset, 8, 0x1234,
 	                  wire("EXAMPLE.", signer), 0x10000000, 0x20000000);
 	f.original_ttl = 3600; /* the original TTL, not the RRset's, goes in each RR */
-	static const uint8_t
-	        expected[] =
-	                {
-	                        0,   1,    8,    2,    0,   0,   0x0e, 0x10, 0x20,
-	                        0,   0,    0,    0x10, 0,   0,   0,    0x12, 0x34, /* fixed */
-	                        7,   'e',  'x',  'a',  'm', 'p', 'l',  'e',  0,    /* signer */
-	                        3,   'w',  'w',  'w',  7,   'e', 'x',  'a',  'm',
-	                        'p', 'l',  'e',  0,    0,   1,   0,    1,    0,
-	                        0,   0x0e, 0x10, 0,    4,   10,  0,    0,    1, /* 10.0.0.1 first */
-	                        3,   'w',  'w',  'w',  7,   'e', 'x',  'a',  'm',
-	                        'p', 'l',  'e',  0,    0,   1,   0,    1,    0,
-	                        0,   0x0e, 0x10, 0,    4,   192, 0,    2,    1, /* then 192.0.2.1 */
-	                        3,   'w',  'w',  'w',  7,   'e', 'x',  'a',  'm',
-	                        'p', 'l',  'e',  0,    0,   1,   0,    1,    0,
-	                        0,   0x0e, 0x10, 0,    4,   192, 0,    2,    9, /* then 192.0.2.9 */
-	                };
+	/* clang-format off */
+	static const uint8_t expected[] = {
+		0, 1, 8, 2,				/* type A, algorithm 8, labels 2 */
+		0, 0, 0x0e, 0x10,			/* original TTL 3600 */
+		0x20, 0, 0, 0, 0x10, 0, 0, 0,		/* expiration, inception */
+		0x12, 0x34,				/* key tag */
+		7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, /* signer, lowercased */
+		/* the RRs in canonical order: owner lowercased, A IN 3600, RDATA */
+		3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0,
+		0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 10, 0, 0, 1,
+		3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0,
+		0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 192, 0, 2, 1,
+		3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0,
+		0, 1, 0, 1, 0, 0, 0x0e, 0x10, 0, 4, 192, 0, 2, 9,
+	};
+	/* clang-format on */
 	sign_rrsig_buf_t buf;
 	sign_rrsig_buf_init(&buf);
 	CU_ASSERT_EQUAL_FATAL(sign_rrsig_signed_data(&buf, &f, owner, rrset), SIGN_OK);
@@ -452,8 +458,14 @@ static void test_sign_rrsig_times_use_serial_arithmetic(void)
 
 static void test_sign_rrsig_parse_rejects_malformed(void)
 {
-	uint8_t good[64] = {0, 1, 13, 2, 0,   0,   1,   0,   0x60, 0,   0,   0, 0x50, 0, 0,
-	                    0, 0, 7,  7, 'e', 'x', 'a', 'm', 'p',  'l', 'e', 0, 1,    2, 3};
+	/* clang-format off */
+	uint8_t good[64] = {
+		0, 1, 13, 2, 0, 0, 1, 0,		/* A, 13, labels 2, TTL 256 */
+		0x60, 0, 0, 0, 0x50, 0, 0, 0, 0, 7,	/* expiration, inception, tag */
+		7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, /* signer */
+		1, 2, 3,				/* signature */
+	};
+	/* clang-format on */
 	size_t good_len = 30;
 	sign_rrsig_t f, untouched;
 	memset(&untouched, 0x5a, sizeof(untouched));
