@@ -63,7 +63,8 @@ typedef enum {
 typedef struct {
 	sign_plan_action_t action;
 	sign_plan_why_t why;
-	const sign_key_t *key; /* REUSE, CREATE: the key; DROP: the key when known, else NULL */
+	const sign_key_t *key; /* REUSE, CREATE: the key; DROP for ROLE, INACTIVE, NOT_YET,
+	                        * EXPIRING, DUPLICATE: the key that made it; else NULL */
 	zone_rdata_t old;      /* REUSE, DROP: the old RRSIG RDATA (inside old_sigs);
 				* CREATE: {NULL, 0} */
 } sign_plan_item_t;

@@ -24,7 +24,7 @@
 /* Tokens of a line looked at to explain an error. */
 #define TOKENS_MAX 8
 
-/* A record written over several lines (parentheses). */
+/* A record written over several lines, or with parentheses. */
 typedef struct {
 	unsigned long start, end;
 } span_t;
@@ -546,6 +546,13 @@ static void on_error(load_t *L, input_t *in)
 	if (code == ZS_UNCLOSED_MULTILINE && in->gen_line == 0 && in->open_line != 0) {
 		line = in->open_line;
 	}
+	/* libzscanner skips the rest of the line after an error without
+	 * looking at parentheses: if the record's ")" was on that line, it
+	 * would take the lines after it as the rest of the record. */
+	const span_t *closes = in->gen_line == 0 ? span_of(in, line) : NULL;
+	if (closes != NULL && closes->end == line) {
+		s->multiline = false;
+	}
 	if ((code == ZS_BAD_SVCB_PARAM || code == ZS_BAD_SVCB_MANDATORY) && in->gen_line == 0 &&
 	    retry_svcb(L, in, line)) {
 		return;
@@ -761,7 +768,7 @@ static size_t scan_segment(input_t *in, const char *text, size_t len, size_t pos
 			   unsigned long *line, bool *fix, bool *nomem)
 {
 	int depth = 0;
-	bool quote = false, bol = true;
+	bool quote = false, bol = true, paren = false;
 	unsigned long rec = 0, l = *line;
 	size_t i = pos;
 	*fix = false;
@@ -781,10 +788,11 @@ static size_t scan_segment(input_t *in, const char *text, size_t len, size_t pos
 		switch (c) {
 		case '\n':
 			if (depth == 0) {
-				if (rec != 0 && rec != l && !push_span(in, rec, l)) {
+				if (rec != 0 && (rec != l || paren) && !push_span(in, rec, l)) {
 					*nomem = true;
 				}
 				rec = 0;
+				paren = false;
 			}
 			quote = false;
 			bol = true;
@@ -819,6 +827,7 @@ static size_t scan_segment(input_t *in, const char *text, size_t len, size_t pos
 			break;
 		case '(':
 			depth += !quote;
+			paren = paren || !quote;
 			rec = rec != 0 ? rec : l;
 			break;
 		case ')':

@@ -313,6 +313,39 @@ static bool put_u32(sb_t *sb, rd_t *r)
 	return true;
 }
 
+/* Writes a wire name (valid, at most DNAME_MAXLEN octets) in presentation
+ * form into out (DNAME_STR_MAXLEN): octets other than letters, digits, '-',
+ * '_', '/' and '*' escaped, as "\X" when printable, else "\DDD", since
+ * libzscanner takes no other character unescaped. Returns the length. */
+static size_t name_text(const uint8_t *name, char *out)
+{
+	size_t k = 0;
+	if (*name == 0) {
+		out[k++] = '.';
+	}
+	while (*name != 0) {
+		uint8_t len = *name++;
+		for (uint8_t i = 0; i < len; i++) {
+			uint8_t c = *name++;
+			if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '/' || c == '*') {
+				out[k++] = (char)c;
+			} else if (c > 0x20 && c < 0x7f) {
+				out[k++] = '\\';
+				out[k++] = (char)c;
+			} else {
+				out[k++] = '\\';
+				out[k++] = (char)('0' + c / 100);
+				out[k++] = (char)('0' + c / 10 % 10);
+				out[k++] = (char)('0' + c % 10);
+			}
+		}
+		out[k++] = '.';
+	}
+	out[k] = '\0';
+	return k;
+}
+
 /* An uncompressed domain name. */
 static bool put_name(sb_t *sb, rd_t *r)
 {
@@ -335,10 +368,7 @@ static bool put_name(sb_t *sb, rd_t *r)
 	if (!sb_reserve(sb, DNAME_STR_MAXLEN)) {
 		return false;
 	}
-	if (dname_to_str(start, sb->p + sb->len, DNAME_STR_MAXLEN) != ZONE_OK) {
-		return false;
-	}
-	sb->len += strlen(sb->p + sb->len);
+	sb->len += name_text(start, sb->p + sb->len);
 	return true;
 }
 
@@ -611,10 +641,8 @@ int zone_write_rr_str(const uint8_t *owner, uint16_t type, uint32_t ttl, const u
 {
 	char name[DNAME_STR_MAXLEN];
 	sb_t sb = {0};
-	int ret = dname_to_str(owner, name, sizeof(name));
-	if (ret != ZONE_OK) {
-		return ret;
-	}
+	int ret = ZONE_OK;
+	name_text(owner, name);
 	put_rr(&sb, name, type, ttl, rdata, rdlen);
 	if (sb.nomem) {
 		ret = ZONE_ERR_NOMEM;
@@ -672,10 +700,8 @@ static int put_node(sb_t *sb, const zone_node_t *node, bool soa_first, FILE *f)
 		return ZONE_OK;
 	}
 	char owner[DNAME_STR_MAXLEN];
-	int ret = dname_to_str(node->owner, owner, sizeof(owner));
-	if (ret != ZONE_OK) {
-		return ret;
-	}
+	int ret = ZONE_OK;
+	name_text(node->owner, owner);
 	const zone_slot_t *soa = soa_first ? zone_node_find(node, ZONE_TYPE_SOA) : NULL;
 	if (soa != NULL) {
 		put_slot(sb, owner, soa);

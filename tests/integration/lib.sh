@@ -153,6 +153,12 @@ lib_indent() {
 	head -20 | awk '{ printf "\n    | %s", $0 }'
 }
 
+# lib_grep ARGS...: grep that succeeds when nothing matches (for building
+# messages inside $(...) under set -e and the ERR trap).
+lib_grep() {
+	grep "$@" || true
+}
+
 # lib_ds_lines FILE: the DS records in FILE (signer's stdout) as
 # "owner TTL IN DS tag alg digesttype HEX", comments removed, one per line.
 lib_ds_lines() {

@@ -54,7 +54,7 @@ verify_zone() {
 	fi
 	for ((ds = 1; ds <= n; ds++)); do
 		if ! ldns-verify-zone -k "$dsfile.$ds" "$signed" >"$tmp/verify.log" 2>&1; then
-			fail "$name" "ldns-verify-zone -k <$(cat "$dsfile.$ds")>:$(grep -v '^Checking\|^Zone is verified' "$tmp/verify.log" | lib_indent)"
+			fail "$name" "ldns-verify-zone -k <$(cat "$dsfile.$ds")>:$(lib_grep -v '^Checking\|^Zone is verified' "$tmp/verify.log" | lib_indent)"
 			rc=1
 			break
 		fi
@@ -180,7 +180,7 @@ pfx=$tmp/default1
 lib_sign_ok "$pfx" --zone example. --in "$src" --out "$pfx.signed"
 keys_after=$("$signer" hsm keys "${token_args[@]}") || die "signer hsm keys failed"
 new=$({ diff <(sort <<<"$keys_before") <(sort <<<"$keys_after") || true; } | sed -n 's/^> //p')
-[[ $(grep -c . <<<"$new") == 1 ]] ||
+[[ $(lib_grep -c . <<<"$new") == 1 ]] ||
 	die "signing without keys should add exactly one key to the token; added:$(lib_indent <<<"$new")"
 grep -qiw -e 'example' -e 'example\.' <<<"$new" || die "the new key is not labelled after the zone: $new"
 grep -qw ECDSAP256SHA256 <<<"$new" || die "the new key is not ECDSAP256SHA256: $new"

@@ -1190,7 +1190,7 @@ static void test_sign_verify_nsec3_hashes_match_rfc5155(void)
 	for (size_t i = 0; i < n; i++) {
 		uint8_t o[DNAME_MAXLEN];
 		char text[160];
-		snprintf(text, sizeof(text), "%s.example.", hashes[i]);
+		snprintf(text, sizeof(text), "%.64s.example.", hashes[i]);
 		dname_from_str(text, NULL, o, sizeof(o), NULL);
 		uint8_t rd[64] = {1, 0, 0, 12, 4, 0xaa, 0xbb, 0xcc, 0xdd, 20};
 		zone_rdata_t r = {rd, 30}; /* next hash left zero: NEXT failures only */
