@@ -127,6 +127,7 @@ enum knob {
 	K_VANISH_MS,
 	K_GENERATE_FAIL,
 	K_LOGIN_FAIL,
+	K_SIGN_MAX_LEN,
 	K_COUNT
 };
 
@@ -143,6 +144,7 @@ static const struct {
         [K_VANISH_MS] = {"vanish_ms", "P11FAULT_VANISH_MS"},
         [K_GENERATE_FAIL] = {"generate_fail", "P11FAULT_GENERATE_FAIL"},
         [K_LOGIN_FAIL] = {"login_fail", "P11FAULT_LOGIN_FAIL"},
+        [K_SIGN_MAX_LEN] = {"sign_max_len", "P11FAULT_SIGN_MAX_LEN"},
 };
 
 /* CK_RV names P11FAULT_LOGIN_FAIL accepts. */
@@ -920,8 +922,12 @@ static CK_RV shim_C_Sign(CK_SESSION_HANDLE hSession, CK_BYTE_PTR pData, CK_ULONG
 	bool logout = every_nth(K_LOGOUT_EVERY);
 	bool fail = every_nth(K_SIGN_FAIL_EVERY);
 	bool vanish = at_nth(K_VANISH_AFTER);
+	long max_len = atomic_load(&knob_value[K_SIGN_MAX_LEN]);
 	CK_RV rv;
-	if (invalidate) {
+	if (max_len > 0 && ulDataLen > (CK_ULONG)max_len) {
+		/* A module that refuses long messages (seen with EdDSA). */
+		rv = fault(CKR_DATA_LEN_RANGE);
+	} else if (invalidate) {
 		f->C_CloseSession(hSession);
 		rv = fault(CKR_SESSION_HANDLE_INVALID);
 	} else if (logout) {

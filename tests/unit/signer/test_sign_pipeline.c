@@ -122,6 +122,31 @@ static void test_sign_pipeline_reports_a_failed_job(void)
 	sign_keyset_deinit(&ks);
 }
 
+static void test_sign_pipeline_refused_message_fails_once(void)
+{
+	/* A module refusing long messages: the job fails with the cause at
+	 * once (never retried in a loop); the short one beside it signs. */
+	fault.reset();
+	fault.set("sign_max_len", 200);
+	sign_pipeline_t *p = NULL;
+	CU_ASSERT_EQUAL_FATAL(sign_pipeline_new(1, &p), HSM_OK);
+	sign_batch_t *b = sign_batch_new(2);
+	uint8_t *data = NULL;
+	sign_batch_add(b, &keys.keys[1], 5000, &data); /* Ed25519 signs the whole message */
+	memset(data, 7, 5000);
+	sign_batch_add(b, &keys.keys[1], 100, &data);
+	memset(data, 8, 100);
+	sign_pipeline_submit(p, b);
+	sign_pipeline_wait(p, NULL, NULL);
+	CU_ASSERT_EQUAL(b->jobs[0].status, HSM_ERR_SIGN_DATA);
+	CU_ASSERT_EQUAL(b->detail.rv, CKR_DATA_LEN_RANGE);
+	CU_ASSERT_EQUAL(b->jobs[1].status, HSM_OK);
+	CU_ASSERT_EQUAL(fault.count("faults"), 1);
+	sign_batch_free(b);
+	sign_pipeline_free(p);
+	fault.reset();
+}
+
 static void test_sign_pipeline_default_workers_follow_latency(void)
 {
 	fault.reset();
@@ -166,6 +191,8 @@ int main(void)
 	         test_sign_pipeline_survives_device_errors},
 	        {"test_sign_pipeline_reports_a_failed_job",
 	         test_sign_pipeline_reports_a_failed_job},
+	        {"test_sign_pipeline_refused_message_fails_once",
+	         test_sign_pipeline_refused_message_fails_once},
 	        {"test_sign_pipeline_default_workers_follow_latency",
 	         test_sign_pipeline_default_workers_follow_latency},
 	        {NULL, NULL},
