@@ -12,6 +12,18 @@ static int node_cmp(const void *a, const void *b)
 	return dname_canonical_cmp(x->owner, y->owner);
 }
 
+/* Sorts nodes canonically unless they already are (loaders and the signer
+ * hand them over in order: a linear check saves the sort). */
+static void sort_nodes(zone_node_t **nodes, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		if (dname_canonical_cmp(nodes[i - 1]->owner, nodes[i]->owner) > 0) {
+			qsort(nodes, n, sizeof(*nodes), node_cmp);
+			return;
+		}
+	}
+}
+
 /* Offsets of a name's labels, from the left; returns the count (no root). */
 static int label_offsets(const uint8_t *name, uint8_t *offs)
 {
@@ -205,17 +217,13 @@ fail:
 
 int zone_new(const uint8_t *apex, zone_node_t **nodes, size_t n, zone_t **out, uint8_t *bad)
 {
-	if (n > 1) {
-		qsort(nodes, n, sizeof(*nodes), node_cmp);
-	}
+	sort_nodes(nodes, n);
 	return build(apex, nodes, n, out, bad);
 }
 
 int zone_replace(const zone_t *z, zone_node_t **changed, size_t n, zone_t **out, uint8_t *bad)
 {
-	if (n > 1) {
-		qsort(changed, n, sizeof(*changed), node_cmp);
-	}
+	sort_nodes(changed, n);
 	zone_node_t **merged = malloc((z->count + n + 1) * sizeof(*merged));
 	if (merged == NULL) {
 		unref_all(changed, 0, n);
@@ -267,9 +275,7 @@ int zone_set_nsec3(zone_t *z, zone_node_t **nodes, size_t n)
 	if (n > 0) {
 		memcpy(copy, nodes, n * sizeof(*copy));
 	}
-	if (n > 1) {
-		qsort(copy, n, sizeof(*copy), node_cmp);
-	}
+	sort_nodes(copy, n);
 	unref_all(z->nsec3, 0, z->nsec3_count);
 	free(z->nsec3);
 	z->nsec3 = copy;

@@ -11,6 +11,10 @@
 #include "signer/zone/zone_write.h"
 
 #define TTL_MAX 0x7fffffffu /* RFC 2181 section 8 */
+/* Kinds of records dropped from the input, and how many of each are named in
+ * a warning of their own. */
+#define DROPPED_KINDS 8
+#define DROPPED_NAMED 5
 
 /* One record as kept until finishing: indexes into the builder's arrays. */
 typedef struct {
@@ -51,7 +55,8 @@ struct zone_builder {
 
 	bool have_soa;
 	uint32_t soa_file, soa_line;
-	int status; /* first error */
+	unsigned long dropped[DROPPED_KINDS]; /* records dropped, by kind */
+	int status;                           /* first error */
 	unsigned long errors, warnings;
 	bool stopped;
 };
@@ -79,11 +84,11 @@ static bool vec_reserve(vec_t *v, size_t size, size_t extra)
 }
 
 static void vreport(zone_builder_t *b, zone_diag_level_t level, const char *file,
-		    unsigned long line, const char *fmt, va_list ap)
-	__attribute__((format(printf, 5, 0)));
+                    unsigned long line, const char *fmt, va_list ap)
+        __attribute__((format(printf, 5, 0)));
 
 static void vreport(zone_builder_t *b, zone_diag_level_t level, const char *file,
-		    unsigned long line, const char *fmt, va_list ap)
+                    unsigned long line, const char *fmt, va_list ap)
 {
 	if (b->report == NULL) {
 		return;
@@ -94,7 +99,7 @@ static void vreport(zone_builder_t *b, zone_diag_level_t level, const char *file
 }
 
 void zone_builder_error(zone_builder_t *b, int status, const char *file, unsigned long line,
-			const char *fmt, ...)
+                        const char *fmt, ...)
 {
 	if (b->status == ZONE_OK) {
 		b->status = status < 0 ? status : ZONE_ERR_INVAL;
@@ -112,14 +117,14 @@ void zone_builder_error(zone_builder_t *b, int status, const char *file, unsigne
 		if (status != ZONE_ERR_NOMEM && b->report != NULL) {
 			char msg[128];
 			snprintf(msg, sizeof(msg), "too many errors (%d); giving up",
-				 ZONE_BUILDER_MAX_ERRORS);
+			         ZONE_BUILDER_MAX_ERRORS);
 			b->report(b->ctx, ZONE_DIAG_ERROR, file, line, msg);
 		}
 	}
 }
 
-void zone_builder_warning(zone_builder_t *b, const char *file, unsigned long line,
-			  const char *fmt, ...)
+void zone_builder_warning(zone_builder_t *b, const char *file, unsigned long line, const char *fmt,
+                          ...)
 {
 	if (b->stopped || b->warnings++ >= ZONE_BUILDER_MAX_WARNINGS) {
 		return;
@@ -131,7 +136,7 @@ void zone_builder_warning(zone_builder_t *b, const char *file, unsigned long lin
 }
 
 int zone_builder_new(const uint8_t *apex, zone_builder_mode_t mode, const char *name,
-		     zone_diag_fn report, void *ctx, zone_builder_t **out)
+                     zone_diag_fn report, void *ctx, zone_builder_t **out)
 {
 	zone_builder_t *b = calloc(1, sizeof(*b));
 	if (b == NULL) {
@@ -227,20 +232,22 @@ static const char *type_str(uint16_t type, char *buf)
 	return buf;
 }
 
-static bool is_dnssec_type(uint16_t type)
+/* Records the signer makes itself, dropped from its input: DNSKEY, RRSIG,
+ * NSEC, NSEC3, NSEC3PARAM, CDS, CDNSKEY and a DS at the apex. The index of
+ * the kind, or -1 for a record that stays. */
+static const uint16_t dropped_types[DROPPED_KINDS] = {
+        ZONE_TYPE_DNSKEY,     ZONE_TYPE_RRSIG, ZONE_TYPE_NSEC,    ZONE_TYPE_NSEC3,
+        ZONE_TYPE_NSEC3PARAM, ZONE_TYPE_CDS,   ZONE_TYPE_CDNSKEY, ZONE_TYPE_DS,
+};
+
+static int dropped_kind(uint16_t type, bool at_apex)
 {
-	switch (type) {
-	case ZONE_TYPE_DNSKEY:
-	case ZONE_TYPE_RRSIG:
-	case ZONE_TYPE_NSEC:
-	case ZONE_TYPE_NSEC3:
-	case ZONE_TYPE_NSEC3PARAM:
-	case ZONE_TYPE_CDS:
-	case ZONE_TYPE_CDNSKEY:
-		return true;
-	default:
-		return false;
+	for (int i = 0; i < DROPPED_KINDS; i++) {
+		if (dropped_types[i] == type && (type != ZONE_TYPE_DS || at_apex)) {
+			return i;
+		}
 	}
+	return -1;
 }
 
 /* Types that never belong in a zone: 0, OPT and the meta and query types
@@ -253,60 +260,64 @@ static bool is_meta_type(uint16_t type)
 /* Checks a record against the zone before it is kept. Returns ZONE_OK to keep
  * it, 1 to drop it (warned), or the status of the error reported. */
 static int check_record(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint16_t rclass,
-			uint32_t ttl, const char *file, unsigned long line)
+                        uint32_t ttl, const char *file, unsigned long line)
 {
 	char nbuf[DNAME_STR_MAXLEN], abuf[DNAME_STR_MAXLEN], tbuf[16];
 	if (rclass != 1) {
 		zone_builder_error(b, ZONE_ERR_CLASS, file, line,
-				   "class %u is not supported: the zone is class IN",
-				   (unsigned)rclass);
+		                   "class %u is not supported: the zone is class IN",
+		                   (unsigned)rclass);
 		return ZONE_ERR_CLASS;
 	}
 	if (ttl > TTL_MAX) {
 		zone_builder_error(b, ZONE_ERR_TTL, file, line,
-				   "TTL %lu is above 2147483647 (RFC 2181 section 8)",
-				   (unsigned long)ttl);
+		                   "TTL %lu is above 2147483647 (RFC 2181 section 8)",
+		                   (unsigned long)ttl);
 		return ZONE_ERR_TTL;
 	}
 	if (!dname_is_subdomain(owner, b->apex)) {
-		zone_builder_error(b, ZONE_ERR_OUT_OF_ZONE, file, line,
-				   "%s is outside the zone %s", name_str(owner, nbuf),
-				   name_str(b->apex, abuf));
+		zone_builder_error(b, ZONE_ERR_OUT_OF_ZONE, file, line, "%s is outside the zone %s",
+		                   name_str(owner, nbuf), name_str(b->apex, abuf));
 		return ZONE_ERR_OUT_OF_ZONE;
 	}
 	if (is_meta_type(type)) {
 		zone_builder_error(b, ZONE_ERR_UNKNOWN_TYPE, file, line,
-				   "type %s cannot be in a zone", type_str(type, tbuf));
+		                   "type %s cannot be in a zone", type_str(type, tbuf));
 		return ZONE_ERR_UNKNOWN_TYPE;
 	}
 	bool at_apex = dname_equal(owner, b->apex);
 	if (b->mode == ZONE_BUILDER_DNSKEYS) {
 		if (type != ZONE_TYPE_DNSKEY || !at_apex) {
 			zone_builder_error(b, ZONE_ERR_NOT_DNSKEY, file, line,
-					   "%s %s: a DNSKEY file holds only DNSKEY records at %s",
-					   name_str(owner, nbuf), type_str(type, tbuf),
-					   name_str(b->apex, abuf));
+			                   "%s %s: a DNSKEY file holds only DNSKEY records at %s",
+			                   name_str(owner, nbuf), type_str(type, tbuf),
+			                   name_str(b->apex, abuf));
 			return ZONE_ERR_NOT_DNSKEY;
 		}
 		return ZONE_OK;
 	}
-	if (is_dnssec_type(type) || (type == ZONE_TYPE_DS && at_apex)) {
-		zone_builder_warning(b, file, line,
-				     "%s %s record dropped: the signer makes its own",
-				     name_str(owner, nbuf), type_str(type, tbuf));
+	int kind = dropped_kind(type, at_apex);
+	if (kind >= 0) {
+		/* A signed zone as input has many: the first few of each type
+		 * are named, the rest counted (see summarize_warnings). */
+		if (b->dropped[kind]++ < DROPPED_NAMED) {
+			zone_builder_warning(b, file, line,
+			                     "%s %s record dropped: the signer makes its own",
+			                     name_str(owner, nbuf), type_str(type, tbuf));
+		}
 		return 1;
 	}
 	if (type == ZONE_TYPE_SOA) {
 		if (!at_apex) {
 			zone_builder_error(b, ZONE_ERR_SOA_NOT_APEX, file, line,
-					   "SOA record at %s, not at the apex %s",
-					   name_str(owner, nbuf), name_str(b->apex, abuf));
+			                   "SOA record at %s, not at the apex %s",
+			                   name_str(owner, nbuf), name_str(b->apex, abuf));
 			return ZONE_ERR_SOA_NOT_APEX;
 		}
 		if (b->have_soa) {
 			zone_builder_error(b, ZONE_ERR_DUPLICATE_SOA, file, line,
-					   "second SOA record (the first is at %s:%lu)",
-					   file_name(b, b->soa_file), (unsigned long)b->soa_line);
+			                   "second SOA record (the first is at %s:%lu)",
+			                   file_name(b, b->soa_file), (unsigned long)b->soa_line);
 			return ZONE_ERR_DUPLICATE_SOA;
 		}
 	}
@@ -314,8 +325,8 @@ static int check_record(zone_builder_t *b, const uint8_t *owner, uint16_t type, 
 }
 
 int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint16_t rclass,
-		     uint32_t ttl, const uint8_t *rdata, size_t rdlen, const char *file,
-		     unsigned long line)
+                     uint32_t ttl, const uint8_t *rdata, size_t rdlen, const char *file,
+                     unsigned long line)
 {
 	if (file == NULL) {
 		file = b->name;
@@ -327,9 +338,9 @@ int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uin
 	size_t fi = intern_file(b, file);
 	size_t olen = dname_length(owner);
 	if (fi == SIZE_MAX || rdlen > 65535 || b->data.n + rdlen > UINT32_MAX ||
-	    b->recs.n >= UINT32_MAX || !vec_reserve(&b->recs, sizeof(rec_t), 1) ||
-	    !vec_reserve(&b->data, 1, rdlen) || !vec_reserve(&b->names, 1, olen) ||
-	    !vec_reserve(&b->owners, sizeof(owner_t), 1)) {
+	    b->names.n + olen > UINT32_MAX || b->recs.n >= UINT32_MAX ||
+	    !vec_reserve(&b->recs, sizeof(rec_t), 1) || !vec_reserve(&b->data, 1, rdlen) ||
+	    !vec_reserve(&b->names, 1, olen) || !vec_reserve(&b->owners, sizeof(owner_t), 1)) {
 		zone_builder_error(b, ZONE_ERR_NOMEM, file, line, "out of memory");
 		return ZONE_ERR_NOMEM;
 	}
@@ -350,7 +361,7 @@ int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uin
 	if (!zone_rdata_canonicalize(type, rd, rdlen)) {
 		char tbuf[16];
 		zone_builder_error(b, ZONE_ERR_RDATA, file, line, "malformed %s RDATA",
-				   type_str(type, tbuf));
+		                   type_str(type, tbuf));
 		return ZONE_ERR_RDATA;
 	}
 	if (type == ZONE_TYPE_SOA) {
@@ -360,13 +371,13 @@ int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uin
 	}
 	rec_t *r = (rec_t *)b->recs.v + b->recs.n++;
 	*r = (rec_t){
-		.owner = (uint32_t)(b->owners.n - 1),
-		.rdata = (uint32_t)b->data.n,
-		.rdlen = (uint16_t)rdlen,
-		.type = type,
-		.ttl = ttl,
-		.line = line > UINT32_MAX ? UINT32_MAX : (uint32_t)line,
-		.file = (uint32_t)fi,
+	        .owner = (uint32_t)(b->owners.n - 1),
+	        .rdata = (uint32_t)b->data.n,
+	        .rdlen = (uint16_t)rdlen,
+	        .type = type,
+	        .ttl = ttl,
+	        .line = line > UINT32_MAX ? UINT32_MAX : (uint32_t)line,
+	        .file = (uint32_t)fi,
 	};
 	b->data.n += rdlen;
 	return ZONE_OK;
@@ -377,8 +388,8 @@ int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uin
 /* State of one finish() run: the records in (owner, type, input) order. */
 typedef struct {
 	zone_builder_t *b;
-	uint32_t *order;       /* record indexes, grouped by owner then type */
-	uint32_t *owner_of;    /* record index -> unique owner id */
+	uint32_t *order;    /* record indexes, grouped by owner then type */
+	uint32_t *owner_of; /* record index -> unique owner id */
 	size_t nunique;
 	uint32_t *first_owner; /* unique id -> one owner_t index with that name */
 	zone_rdata_t *rdatas;  /* scratch for one RRset */
@@ -463,7 +474,7 @@ static int number_owners(fin_t *f)
 	size_t u = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && (keys[i].len != keys[i - 1].len ||
-			      memcmp(keys[i].key, keys[i - 1].key, keys[i].len) != 0)) {
+		              memcmp(keys[i].key, keys[i - 1].key, keys[i].len) != 0)) {
 			u++;
 		}
 		if (i == 0 || u != id_of[keys[i - 1].owner]) {
@@ -528,7 +539,7 @@ static int sort_by_type(fin_t *f, uint32_t *v, size_t n)
 			uint32_t x = v[i];
 			size_t j = i;
 			while (j > 0 && (recs[v[j - 1]].type > recs[x].type ||
-					 (recs[v[j - 1]].type == recs[x].type && v[j - 1] > x))) {
+			                 (recs[v[j - 1]].type == recs[x].type && v[j - 1] > x))) {
 				v[j] = v[j - 1];
 				j--;
 			}
@@ -556,7 +567,7 @@ static int sort_by_type(fin_t *f, uint32_t *v, size_t n)
 
 /* Makes the RRset of recs order[0..n) (one owner, one type). */
 static int make_rrset(fin_t *f, const uint8_t *owner, const uint32_t *v, size_t n,
-		      zone_rrset_t **out)
+                      zone_rrset_t **out)
 {
 	zone_builder_t *b = f->b;
 	const rec_t *recs = recs_of(f);
@@ -584,18 +595,18 @@ static int make_rrset(fin_t *f, const uint8_t *owner, const uint32_t *v, size_t 
 	char nbuf[DNAME_STR_MAXLEN], tbuf[16];
 	if (differs != NULL) {
 		zone_builder_warning(b, file_name(b, differs->file), differs->line,
-				     "%s %s: TTL %lu differs from TTL %lu at %s:%lu; the RRset "
-				     "gets the lowest TTL, %lu",
-				     name_str(owner, nbuf), type_str(first->type, tbuf),
-				     (unsigned long)differs->ttl, (unsigned long)first->ttl,
-				     file_name(b, first->file), (unsigned long)first->line,
-				     (unsigned long)ttl);
+		                     "%s %s: TTL %lu differs from TTL %lu at %s:%lu; the RRset "
+		                     "gets the lowest TTL, %lu",
+		                     name_str(owner, nbuf), type_str(first->type, tbuf),
+		                     (unsigned long)differs->ttl, (unsigned long)first->ttl,
+		                     file_name(b, first->file), (unsigned long)first->line,
+		                     (unsigned long)ttl);
 	}
 	int ret = zone_rrset_new(first->type, ttl, f->rdatas, n, out);
 	if (ret == ZONE_ERR_RRSET_TOO_BIG) {
 		zone_builder_error(b, ret, file_name(b, first->file), first->line,
-				   "%s %s: RRset too big (%zu records)", name_str(owner, nbuf),
-				   type_str(first->type, tbuf), n);
+		                   "%s %s: RRset too big (%zu records)", name_str(owner, nbuf),
+		                   type_str(first->type, tbuf), n);
 	}
 	return ret;
 }
@@ -613,7 +624,7 @@ static const rec_t *find_type(const rec_t *recs, const uint32_t *v, size_t n, ui
 
 /* Node checks that need all of a name's records. */
 static void check_node(fin_t *f, const uint8_t *owner, const uint32_t *v, size_t n,
-		       zone_slot_t *slots, size_t nslots)
+                       zone_slot_t *slots, size_t nslots)
 {
 	zone_builder_t *b = f->b;
 	const rec_t *recs = recs_of(f);
@@ -631,10 +642,10 @@ static void check_node(fin_t *f, const uint8_t *owner, const uint32_t *v, size_t
 		const rec_t *at = &recs[oi > ci ? oi : ci], *then = &recs[oi > ci ? ci : oi];
 		char tbuf2[16];
 		zone_builder_error(b, ZONE_ERR_CNAME, file_name(b, at->file), at->line,
-				   "%s has a CNAME and other data (%s here, %s at %s:%lu)",
-				   name_str(owner, nbuf), type_str(at->type, tbuf),
-				   type_str(then->type, tbuf2), file_name(b, then->file),
-				   (unsigned long)then->line);
+		                   "%s has a CNAME and other data (%s here, %s at %s:%lu)",
+		                   name_str(owner, nbuf), type_str(at->type, tbuf),
+		                   type_str(then->type, tbuf2), file_name(b, then->file),
+		                   (unsigned long)then->line);
 	}
 	for (size_t i = 0; i < nslots; i++) {
 		uint16_t t = slots[i].data->type;
@@ -648,23 +659,23 @@ static void check_node(fin_t *f, const uint8_t *owner, const uint32_t *v, size_t
 				}
 			}
 			zone_builder_error(b, ZONE_ERR_SINGLETON, file_name(b, r->file), r->line,
-					   "%s has more than one %s record", name_str(owner, nbuf),
-					   type_str(t, tbuf));
+			                   "%s has more than one %s record", name_str(owner, nbuf),
+			                   type_str(t, tbuf));
 		}
 	}
 	bool at_apex = dname_equal(owner, b->apex);
 	const rec_t *ds = find_type(recs, v, n, ZONE_TYPE_DS);
 	if (!at_apex && ds != NULL && find_type(recs, v, n, ZONE_TYPE_NS) == NULL) {
 		zone_builder_warning(b, file_name(b, ds->file), ds->line,
-				     "DS at %s without NS: a DS belongs at a delegation point",
-				     name_str(owner, nbuf));
+		                     "DS at %s without NS: a DS belongs at a delegation point",
+		                     name_str(owner, nbuf));
 	}
 	if (at_apex && b->have_soa && find_type(recs, v, n, ZONE_TYPE_NS) == NULL) {
 		/* A warning, not an error: such zones exist in test suites (NSD's
 		 * svcb zone) and sign and validate; no resolver can reach them
 		 * through a delegation, though. */
 		zone_builder_warning(b, file_name(b, b->soa_file), b->soa_line,
-				     "the apex %s has no NS records", name_str(owner, nbuf));
+		                     "the apex %s has no NS records", name_str(owner, nbuf));
 	}
 }
 
@@ -770,10 +781,20 @@ out:
 
 static void summarize_warnings(zone_builder_t *b)
 {
+	char tbuf[16];
+	for (int i = 0; i < DROPPED_KINDS; i++) {
+		if (b->dropped[i] > DROPPED_NAMED) {
+			zone_builder_warning(b, b->name, 0,
+			                     "%lu %s records dropped in all (the first %d named "
+			                     "above): the signer makes its own",
+			                     b->dropped[i], type_str(dropped_types[i], tbuf),
+			                     DROPPED_NAMED);
+		}
+	}
 	if (b->warnings > ZONE_BUILDER_MAX_WARNINGS && b->report != NULL && !b->stopped) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "%lu more warnings not shown",
-			 b->warnings - ZONE_BUILDER_MAX_WARNINGS);
+		         b->warnings - ZONE_BUILDER_MAX_WARNINGS);
 		b->report(b->ctx, ZONE_DIAG_WARNING, b->name, 0, msg);
 	}
 }
@@ -786,11 +807,11 @@ int zone_builder_finish(zone_builder_t *b, zone_t **out)
 	char abuf[DNAME_STR_MAXLEN];
 	if (!b->have_soa && !b->stopped) {
 		const rec_t *recs = b->recs.v;
-		zone_builder_error(b, ZONE_ERR_NO_SOA, b->recs.n > 0 ? file_name(b, recs[0].file)
-								  : b->name,
-				   b->recs.n > 0 ? recs[0].line : 0,
-				   "the zone %s has no SOA record (first record here)",
-				   name_str(b->apex, abuf));
+		zone_builder_error(b, ZONE_ERR_NO_SOA,
+		                   b->recs.n > 0 ? file_name(b, recs[0].file) : b->name,
+		                   b->recs.n > 0 ? recs[0].line : 0,
+		                   "the zone %s has no SOA record (first record here)",
+		                   name_str(b->apex, abuf));
 	}
 	zone_node_t **nodes = NULL;
 	size_t n = 0;
@@ -829,7 +850,7 @@ int zone_builder_finish_dnskeys(zone_builder_t *b, zone_rrset_t **out)
 	char abuf[DNAME_STR_MAXLEN];
 	if (b->recs.n == 0 && b->status == ZONE_OK) {
 		zone_builder_error(b, ZONE_ERR_NOT_DNSKEY, b->name, 0, "no DNSKEY record for %s",
-				   name_str(b->apex, abuf));
+		                   name_str(b->apex, abuf));
 	}
 	summarize_warnings(b);
 	if (b->status != ZONE_OK) {

@@ -39,7 +39,7 @@
 
 /* Errors reported before the builder stops; warnings reported (the rest are
  * counted and summed up in one warning when finishing). */
-#define ZONE_BUILDER_MAX_ERRORS 100
+#define ZONE_BUILDER_MAX_ERRORS   100
 #define ZONE_BUILDER_MAX_WARNINGS 100
 
 typedef enum {
@@ -55,7 +55,7 @@ typedef struct zone_builder zone_builder_t;
  * empty file). report (may be NULL: reports are dropped) gets every error and
  * warning with ctx. Returns ZONE_OK or ZONE_ERR_NOMEM. */
 int zone_builder_new(const uint8_t *apex, zone_builder_mode_t mode, const char *name,
-		     zone_diag_fn report, void *ctx, zone_builder_t **out);
+                     zone_diag_fn report, void *ctx, zone_builder_t **out);
 
 /* Adds one record: owner (wire form), type, class, TTL (seconds, relative)
  * and RDATA (wire form, uncompressed), all copied; file (copied when new) and
@@ -65,18 +65,18 @@ int zone_builder_new(const uint8_t *apex, zone_builder_mode_t mode, const char *
  * ZONE_ERR_DUPLICATE_SOA, ZONE_ERR_UNKNOWN_TYPE for meta types,
  * ZONE_ERR_RDATA, ZONE_ERR_NOT_DNSKEY in DNSKEY mode, ZONE_ERR_NOMEM). */
 int zone_builder_add(zone_builder_t *b, const uint8_t *owner, uint16_t type, uint16_t rclass,
-		     uint32_t ttl, const uint8_t *rdata, size_t rdlen, const char *file,
-		     unsigned long line);
+                     uint32_t ttl, const uint8_t *rdata, size_t rdlen, const char *file,
+                     unsigned long line);
 
 /* Reports an error the caller found in the input (a syntax error...) through
  * the builder, which counts it like its own: finishing will fail with status
  * (negative) if it is the first error. printf-style message. */
 void zone_builder_error(zone_builder_t *b, int status, const char *file, unsigned long line,
-			const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 /* Reports a warning the caller found in the input. */
-void zone_builder_warning(zone_builder_t *b, const char *file, unsigned long line,
-			  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void zone_builder_warning(zone_builder_t *b, const char *file, unsigned long line, const char *fmt,
+                          ...) __attribute__((format(printf, 4, 5)));
 
 /* Whether the builder gave up (error limit reached, or out of memory): the
  * caller should stop reading; finishing will fail. */

@@ -21,6 +21,6 @@ typedef enum {
  * counts from 1, 0 when the problem belongs to no line (e.g. a missing SOA in
  * an empty zone). msg has no trailing newline. */
 typedef void (*zone_diag_fn)(void *ctx, zone_diag_level_t level, const char *file,
-			     unsigned long line, const char *msg);
+                             unsigned long line, const char *msg);
 
 #endif

@@ -15,7 +15,7 @@
 /* A piece of a template: literal text, or the value substituted. */
 typedef struct {
 	bool subst;
-	char base;     /* d o x X n N */
+	char base; /* d o x X n N */
 	uint16_t width;
 	int64_t offset;
 	size_t off, len; /* literal: text in pool */
@@ -127,7 +127,7 @@ static bool parse_int(const char **s, const char *end, int64_t *v)
 
 /* Compiles a template (lhs or rhs) of n bytes. */
 static int compile(zone_generate_t *g, pieces_t *p, const char *s, size_t n, char *why,
-		   size_t why_cap)
+                   size_t why_cap)
 {
 	const char *end = s + n, *lit = s;
 	while (s < end) {
@@ -163,14 +163,15 @@ static int compile(zone_generate_t *g, pieces_t *p, const char *s, size_t n, cha
 				s++;
 				if (!parse_int(&s, end, &v) || v < 0 || v > WIDTH_MAX) {
 					return fail(why, why_cap, "bad width in ${...} (0..%d)",
-						    WIDTH_MAX);
+					            WIDTH_MAX);
 				}
 				sub.width = (uint16_t)v;
 				if (s < end && *s == ',') {
 					s++;
 					if (s >= end || strchr("doxXnN", *s) == NULL) {
-						return fail(why, why_cap,
-							    "bad base in ${...} (d, o, x, X, n or N)");
+						return fail(
+						        why, why_cap,
+						        "bad base in ${...} (d, o, x, X, n or N)");
 					}
 					sub.base = *s++;
 				}
@@ -183,7 +184,7 @@ static int compile(zone_generate_t *g, pieces_t *p, const char *s, size_t n, cha
 		int64_t lo = (int64_t)g->start + sub.offset, hi = (int64_t)g->stop + sub.offset;
 		if (lo < 0 || hi > (int64_t)UINT32_MAX) {
 			return fail(why, why_cap, "offset %lld puts values outside 0..4294967295",
-				    (long long)sub.offset);
+			            (long long)sub.offset);
 		}
 		if (!pieces_push(p, sub)) {
 			return ZONE_ERR_NOMEM;
@@ -230,8 +231,8 @@ static bool next_token(const char **s, const char *end, const char **tok, size_t
 		}
 		if (*p == '"') {
 			quoted = !quoted;
-		} else if (!quoted && (*p == ' ' || *p == '\t' || *p == ';' || *p == '\r' ||
-				       *p == '\n')) {
+		} else if (!quoted &&
+		           (*p == ' ' || *p == '\t' || *p == ';' || *p == '\r' || *p == '\n')) {
 			break;
 		}
 		p++;
@@ -336,12 +337,12 @@ static int parse_range(zone_generate_t *g, const char *t, size_t n, char *why, s
 	    !parse_u31(&s, end, &g->stop) ||
 	    (s < end && (*s++ != '/' || !parse_u31(&s, end, &g->step))) || s != end) {
 		return fail(why, why_cap,
-			    "bad range '%.*s' (start-stop[/step], numbers 0..2147483647)", (int)n,
-			    t);
+		            "bad range '%.*s' (start-stop[/step], numbers 0..2147483647)", (int)n,
+		            t);
 	}
 	if (g->start > g->stop) {
 		return fail(why, why_cap, "range start %lu is above its stop %lu",
-			    (unsigned long)g->start, (unsigned long)g->stop);
+		            (unsigned long)g->start, (unsigned long)g->stop);
 	}
 	if (g->step == 0) {
 		return fail(why, why_cap, "range step is 0");
@@ -349,7 +350,7 @@ static int parse_range(zone_generate_t *g, const char *t, size_t n, char *why, s
 	g->count = (size_t)(g->stop - g->start) / g->step + 1;
 	if (g->count > ZONE_GENERATE_MAX_RECORDS) {
 		return fail(why, why_cap, "range makes %zu records, more than %u", g->count,
-			    ZONE_GENERATE_MAX_RECORDS);
+		            ZONE_GENERATE_MAX_RECORDS);
 	}
 	return ZONE_OK;
 }
@@ -387,9 +388,10 @@ static int parse(zone_generate_t *g, const char *text, size_t len, char *why, si
 		if (!have_class && zone_generate_is_class(tok, tlen)) {
 			if (tlen != 2 || strncasecmp(tok, "IN", 2) != 0) {
 				if (why != NULL && why_cap > 0) {
-					snprintf(why, why_cap,
-						 "class %.*s is not supported: the zone is class IN",
-						 (int)tlen, tok);
+					snprintf(
+					        why, why_cap,
+					        "class %.*s is not supported: the zone is class IN",
+					        (int)tlen, tok);
 				}
 				return ZONE_ERR_CLASS;
 			}
@@ -425,7 +427,7 @@ static int parse(zone_generate_t *g, const char *text, size_t len, char *why, si
 }
 
 int zone_generate_parse(const char *text, size_t len, zone_generate_t **out, char *why,
-			size_t why_cap)
+                        size_t why_cap)
 {
 	zone_generate_t *g = calloc(1, sizeof(*g));
 	if (g == NULL) {

@@ -37,7 +37,7 @@ typedef struct zone_generate zone_generate_t;
  * bytes, NUL-terminated, if why is non-NULL), ZONE_ERR_CLASS (a class other
  * than IN) or ZONE_ERR_NOMEM. */
 int zone_generate_parse(const char *text, size_t len, zone_generate_t **out, char *why,
-			size_t why_cap);
+                        size_t why_cap);
 
 /* Number of records the directive makes (at least 1). */
 size_t zone_generate_count(const zone_generate_t *g);

@@ -53,8 +53,8 @@ typedef struct {
 	bool dead;              /* the scanner stopped on a fatal error */
 } input_t;
 
-static int load_input(load_t *L, const char *name, const char *text, size_t len,
-		      const char *origin, uint32_t ttl, const char *dir, int depth);
+static int load_input(load_t *L, const char *name, const char *text, size_t len, const char *origin,
+                      uint32_t ttl, const char *dir, int depth);
 
 /* ---- text helpers ---- */
 
@@ -190,8 +190,8 @@ static size_t tokenize(const char *p, size_t n, tok_t *toks, size_t max)
 			}
 			if (c == '"') {
 				quote = !quote;
-			} else if (!quote && (blank(c) || c == '\n' || c == ';' || c == '(' ||
-					      c == ')')) {
+			} else if (!quote &&
+			           (blank(c) || c == '\n' || c == ';' || c == '(' || c == ')')) {
 				break;
 			}
 			i++;
@@ -284,8 +284,9 @@ static int explain(int code, const char *line, size_t n, char *msg, size_t cap)
 		}
 		if (zone_generate_is_class(t.p, t.n)) {
 			if (!tok_is(t, "IN")) {
-				snprintf(msg, cap, "class %.*s is not supported: the zone is class IN",
-					 (int)t.n, t.p);
+				snprintf(msg, cap,
+				         "class %.*s is not supported: the zone is class IN",
+				         (int)t.n, t.p);
 				return ZONE_ERR_CLASS;
 			}
 			continue;
@@ -326,7 +327,8 @@ static int explain(int code, const char *line, size_t n, char *msg, size_t cap)
 		snprintf(msg, cap, "bad $INCLUDE: %s", why);
 		return ZONE_ERR_INCLUDE;
 	case ZS_UNCLOSED_MULTILINE:
-		snprintf(msg, cap, "unbalanced '(': the record is not closed at the end of the file");
+		snprintf(msg, cap,
+		         "unbalanced '(': the record is not closed at the end of the file");
 		return ZONE_ERR_SYNTAX;
 	default:
 		break;
@@ -374,7 +376,7 @@ static void on_record(load_t *L, input_t *in)
 	zs_scanner_t *s = in->s;
 	unsigned long line = in->gen_line != 0 ? in->gen_line : record_line(in, s->line_counter);
 	zone_builder_add(L->b, s->r_owner, s->r_type, s->r_class, s->r_ttl, s->r_data,
-			 s->r_data_length, in->name, line);
+	                 s->r_data_length, in->name, line);
 }
 
 /* The origin of a scanner in presentation form (DNAME_STR_MAXLEN). */
@@ -498,7 +500,7 @@ static bool retry_svcb(load_t *L, input_t *in, unsigned long line)
 	size_t ntok = tokenize(p0, n, toks, 256);
 	size_t k = !blank(p0[0]) ? 1 : 0;
 	while (k < ntok && ((toks[k].p[0] >= '0' && toks[k].p[0] <= '9') ||
-			    zone_generate_is_class(toks[k].p, toks[k].n))) {
+	                    zone_generate_is_class(toks[k].p, toks[k].n))) {
 		k++;
 	}
 	if (k + 2 >= ntok || ntok == 256 ||
@@ -528,7 +530,7 @@ static bool retry_svcb(load_t *L, input_t *in, unsigned long line)
 		    zs_set_input_string(aux, st.p, st.len) == 0 && zs_parse_record(aux) == 0 &&
 		    aux->state == ZS_STATE_DATA) {
 			zone_builder_add(L->b, aux->r_owner, aux->r_type, aux->r_class, aux->r_ttl,
-					 aux->r_data, aux->r_data_length, in->name, first);
+			                 aux->r_data, aux->r_data_length, in->name, first);
 			ok = true;
 		}
 		zs_deinit(aux);
@@ -564,12 +566,12 @@ static void on_error(load_t *L, input_t *in)
 	const char *text = seg_line_text(in, line, &n);
 	char msg[512], ex[EXCERPT_MAX + 8];
 	int status = rec != NULL && rec <= text
-			     ? explain(code, rec, (size_t)(text + n - rec), msg, sizeof(msg))
-			     : explain(code, text, n, msg, sizeof(msg));
+	                     ? explain(code, rec, (size_t)(text + n - rec), msg, sizeof(msg))
+	                     : explain(code, text, n, msg, sizeof(msg));
 	excerpt(text, n, ex, sizeof(ex));
 	if (in->gen_line != 0) {
 		zone_builder_error(L->b, status, in->name, in->gen_line,
-				   "%s in the $GENERATE record \"%s\"", msg, ex);
+		                   "%s in the $GENERATE record \"%s\"", msg, ex);
 	} else if (ex[0] != '\0') {
 		zone_builder_error(L->b, status, in->name, line, "%s in \"%s\"", msg, ex);
 	} else {
@@ -589,12 +591,14 @@ static int read_file(const char *path, char **text, size_t *len)
 	struct stat st;
 	int ret = 0;
 	size_t cap = 65536, n = 0;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		close(fd);
-		return -EISDIR;
-	}
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-		cap = (size_t)st.st_size + 1;
+	if (fstat(fd, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			close(fd);
+			return -EISDIR;
+		}
+		if (S_ISREG(st.st_mode) && st.st_size > 0) {
+			cap = (size_t)st.st_size + 1;
+		}
 	}
 	char *buf = malloc(cap);
 	if (buf == NULL) {
@@ -634,6 +638,13 @@ static int read_file(const char *path, char **text, size_t *len)
 	return 0;
 }
 
+/* The text of an errno value (strerror() is not thread-safe). */
+static const char *errno_text(int e, char *buf, size_t cap)
+{
+	/* The GNU strerror_r (the build defines _GNU_SOURCE). */
+	return strerror_r(e, buf, cap);
+}
+
 /* The directory of path, for its relative $INCLUDEs (free()). */
 static char *dir_of(const char *path)
 {
@@ -651,13 +662,13 @@ static void on_include(load_t *L, input_t *in)
 	const char *path = s->include_filename;
 	if (in->gen_line != 0 || !L->allow_include) {
 		zone_builder_error(L->b, ZONE_ERR_INCLUDE, in->name, line,
-				   "$INCLUDE is not allowed in zone text");
+		                   "$INCLUDE is not allowed in zone text");
 		return;
 	}
 	if (in->depth + 1 > ZONE_LOAD_MAX_INCLUDE_DEPTH) {
 		zone_builder_error(L->b, ZONE_ERR_INCLUDE, in->name, line,
-				   "$INCLUDE of '%s' nested more than %d deep", path,
-				   ZONE_LOAD_MAX_INCLUDE_DEPTH);
+		                   "$INCLUDE of '%s' nested more than %d deep", path,
+		                   ZONE_LOAD_MAX_INCLUDE_DEPTH);
 		return;
 	}
 	char *text = NULL, *dir = NULL, *name = strdup(path);
@@ -666,8 +677,10 @@ static void on_include(load_t *L, input_t *in)
 	if (ret == -ENOMEM) {
 		zone_builder_error(L->b, ZONE_ERR_NOMEM, in->name, line, "out of memory");
 	} else if (ret != 0) {
+		char ebuf[128];
 		zone_builder_error(L->b, ZONE_ERR_INCLUDE, in->name, line,
-				   "cannot read the $INCLUDE file '%s': %s", name, strerror(-ret));
+		                   "cannot read the $INCLUDE file '%s': %s", name,
+		                   errno_text(-ret, ebuf, sizeof(ebuf)));
 	} else if ((dir = dir_of(name)) == NULL) {
 		zone_builder_error(L->b, ZONE_ERR_NOMEM, in->name, line, "out of memory");
 	} else {
@@ -699,7 +712,7 @@ static void feed(load_t *L, input_t *in, const char *text, size_t len, unsigned 
 	}
 	if (zs_set_input_string(s, text, len) != 0) {
 		zone_builder_error(L->b, ZONE_ERR_NOMEM, in->name, first_line, "scanner: %s",
-				   zs_strerror(s->error.code));
+		                   zs_strerror(s->error.code));
 		in->dead = true;
 		return;
 	}
@@ -728,7 +741,7 @@ static void feed(load_t *L, input_t *in, const char *text, size_t len, unsigned 
 
 /* Feeds text, fixed first if it needs it (see fix_text). */
 static void feed_fixed(load_t *L, input_t *in, const char *text, size_t len,
-		       unsigned long first_line, bool fix)
+                       unsigned long first_line, bool fix)
 {
 	if (!fix) {
 		feed(L, in, text, len, first_line);
@@ -765,7 +778,7 @@ static bool push_span(input_t *in, unsigned long start, unsigned long end)
  * and whether the text needs fixing. Returns the offset of the directive (or
  * len) and sets *line to its line number. */
 static size_t scan_segment(input_t *in, const char *text, size_t len, size_t pos,
-			   unsigned long *line, bool *fix, bool *nomem)
+                           unsigned long *line, bool *fix, bool *nomem)
 {
 	int depth = 0;
 	bool quote = false, bol = true, paren = false;
@@ -809,7 +822,7 @@ static size_t scan_segment(input_t *in, const char *text, size_t len, size_t pos
 				while (i + 1 < len && text[i + 1] != '\n') {
 					*fix = *fix || (unsigned char)text[i + 1] >= 0x80 ||
 					       (text[i + 1] == '\r' && i + 2 < len &&
-						text[i + 2] == '\n');
+					        text[i + 2] == '\n');
 					i++;
 				}
 			}
@@ -855,7 +868,7 @@ static void generate(load_t *L, input_t *in, const char *args, size_t n, unsigne
 	size_t flen;
 	char *fixed = fix_text(args, n, &flen);
 	int ret = fixed != NULL ? zone_generate_parse(fixed, flen, &g, why, sizeof(why))
-				: ZONE_ERR_NOMEM;
+	                        : ZONE_ERR_NOMEM;
 	free(fixed);
 	if (ret == ZONE_ERR_NOMEM) {
 		zone_builder_error(L->b, ret, in->name, line, "out of memory");
@@ -894,8 +907,8 @@ static void generate(load_t *L, input_t *in, const char *args, size_t n, unsigne
 
 /* Reads one input with its own scanner: origin and ttl (presentation form,
  * seconds) to start with; dir for its relative $INCLUDEs. */
-static int load_input(load_t *L, const char *name, const char *text, size_t len,
-		      const char *origin, uint32_t ttl, const char *dir, int depth)
+static int load_input(load_t *L, const char *name, const char *text, size_t len, const char *origin,
+                      uint32_t ttl, const char *dir, int depth)
 {
 	input_t in = {.name = name, .depth = depth};
 	in.s = malloc(sizeof(*in.s));
@@ -906,7 +919,7 @@ static int load_input(load_t *L, const char *name, const char *text, size_t len,
 	if (zs_init(in.s, origin, 1, ttl) != 0) {
 		int code = in.s->error.code;
 		zone_builder_error(L->b, code == ZS_ENOMEM ? ZONE_ERR_NOMEM : ZONE_ERR_NAME_SYNTAX,
-				   name, 0, "bad origin '%s': %s", origin, zs_strerror(code));
+		                   name, 0, "bad origin '%s': %s", origin, zs_strerror(code));
 		zs_deinit(in.s);
 		free(in.s);
 		return ZONE_ERR_NAME_SYNTAX;
@@ -952,14 +965,16 @@ static int load_input(load_t *L, const char *name, const char *text, size_t len,
 
 static void report_read_error(zone_builder_t *b, const char *path, int err)
 {
-	zone_builder_error(b, err, path, 0, "cannot read the zone file: %s", strerror(-err));
+	char ebuf[128];
+	zone_builder_error(b, err, path, 0, "cannot read the zone file: %s",
+	                   errno_text(-err, ebuf, sizeof(ebuf)));
 }
 
 typedef enum { SRC_FILE, SRC_TEXT } src_t;
 
 static int load(src_t src, const char *path_or_text, size_t len, const char *name,
-		const uint8_t *origin, uint32_t ttl, zone_builder_mode_t mode, zone_diag_fn report,
-		void *ctx, zone_builder_t **out)
+                const uint8_t *origin, uint32_t ttl, zone_builder_mode_t mode, zone_diag_fn report,
+                void *ctx, zone_builder_t **out)
 {
 	char origin_str[DNAME_STR_MAXLEN];
 	zone_builder_t *b = NULL;
@@ -995,11 +1010,11 @@ static int load(src_t src, const char *path_or_text, size_t len, const char *nam
 }
 
 int zone_load(const char *path, const uint8_t *origin, uint32_t default_ttl, zone_diag_fn report,
-	      void *ctx, zone_t **out)
+              void *ctx, zone_t **out)
 {
 	zone_builder_t *b = NULL;
-	int ret = load(SRC_FILE, path, 0, path, origin, default_ttl, ZONE_BUILDER_ZONE, report,
-		       ctx, &b);
+	int ret = load(SRC_FILE, path, 0, path, origin, default_ttl, ZONE_BUILDER_ZONE, report, ctx,
+	               &b);
 	if (ret == ZONE_OK) {
 		ret = zone_builder_finish(b, out);
 	}
@@ -1008,11 +1023,11 @@ int zone_load(const char *path, const uint8_t *origin, uint32_t default_ttl, zon
 }
 
 int zone_load_text(const char *text, size_t len, const char *name, const uint8_t *origin,
-		   uint32_t default_ttl, zone_diag_fn report, void *ctx, zone_t **out)
+                   uint32_t default_ttl, zone_diag_fn report, void *ctx, zone_t **out)
 {
 	zone_builder_t *b = NULL;
 	int ret = load(SRC_TEXT, text, len, name != NULL ? name : "(text)", origin, default_ttl,
-		       ZONE_BUILDER_ZONE, report, ctx, &b);
+	               ZONE_BUILDER_ZONE, report, ctx, &b);
 	if (ret == ZONE_OK) {
 		ret = zone_builder_finish(b, out);
 	}
@@ -1021,11 +1036,11 @@ int zone_load_text(const char *text, size_t len, const char *name, const uint8_t
 }
 
 int zone_load_dnskeys(const char *path, const uint8_t *apex, uint32_t default_ttl,
-		      zone_diag_fn report, void *ctx, zone_rrset_t **out)
+                      zone_diag_fn report, void *ctx, zone_rrset_t **out)
 {
 	zone_builder_t *b = NULL;
 	int ret = load(SRC_FILE, path, 0, path, apex, default_ttl, ZONE_BUILDER_DNSKEYS, report,
-		       ctx, &b);
+	               ctx, &b);
 	if (ret == ZONE_OK) {
 		ret = zone_builder_finish_dnskeys(b, out);
 	}

@@ -43,13 +43,13 @@
  * ZONE_ERR_TTL, ZONE_ERR_INCLUDE, ZONE_ERR_NO_SOA, ...; -errno if path cannot
  * be read, reported too), or ZONE_ERR_NOMEM. */
 int zone_load(const char *path, const uint8_t *origin, uint32_t default_ttl, zone_diag_fn report,
-	      void *ctx, zone_t **out);
+              void *ctx, zone_t **out);
 
 /* Like zone_load, from len bytes of text (need not be NUL-terminated) named
  * name in reports. $INCLUDE is refused (ZONE_ERR_INCLUDE): text from a
  * client must not read the server's files. */
 int zone_load_text(const char *text, size_t len, const char *name, const uint8_t *origin,
-		   uint32_t default_ttl, zone_diag_fn report, void *ctx, zone_t **out);
+                   uint32_t default_ttl, zone_diag_fn report, void *ctx, zone_t **out);
 
 /* Loads a file of DNSKEY records at apex to publish as they are (foreign
  * keys of a multi-signer setup or a migration: --publish-dnskey): *out is one
@@ -57,6 +57,6 @@ int zone_load_text(const char *text, size_t len, const char *name, const uint8_t
  * they differ) that the signer merges into its own. Any other record, or none
  * at all, is an error (ZONE_ERR_NOT_DNSKEY); other errors as zone_load. */
 int zone_load_dnskeys(const char *path, const uint8_t *apex, uint32_t default_ttl,
-		      zone_diag_fn report, void *ctx, zone_rrset_t **out);
+                      zone_diag_fn report, void *ctx, zone_rrset_t **out);
 
 #endif

@@ -30,13 +30,13 @@ static uint32_t date_base(time_t now)
 	if (year > 4293) {
 		year = 4293;
 	}
-	uint32_t date = (uint32_t)year * 10000u + (uint32_t)(tm.tm_mon + 1) * 100u +
-			(uint32_t)tm.tm_mday;
+	uint32_t date =
+	        (uint32_t)year * 10000u + (uint32_t)(tm.tm_mon + 1) * 100u + (uint32_t)tm.tm_mday;
 	return date * 100u;
 }
 
 uint32_t zone_serial_next(zone_serial_policy_t policy, uint32_t current, bool have_previous,
-			  uint32_t previous, time_t now, bool *overridden)
+                          uint32_t previous, time_t now, bool *overridden)
 {
 	uint32_t v;
 	switch (policy) {
@@ -82,11 +82,11 @@ bool zone_serial_policy_from_str(const char *text, zone_serial_policy_t *out)
 		const char *name;
 		zone_serial_policy_t policy;
 	} names[] = {
-		{"keep", ZONE_SERIAL_KEEP},
-		{"increment", ZONE_SERIAL_INCREMENT},
-		{"counter", ZONE_SERIAL_INCREMENT},
-		{"unixtime", ZONE_SERIAL_UNIXTIME},
-		{"datecounter", ZONE_SERIAL_DATECOUNTER},
+	        {"keep", ZONE_SERIAL_KEEP},
+	        {"increment", ZONE_SERIAL_INCREMENT},
+	        {"counter", ZONE_SERIAL_INCREMENT},
+	        {"unixtime", ZONE_SERIAL_UNIXTIME},
+	        {"datecounter", ZONE_SERIAL_DATECOUNTER},
 	};
 	if (text == NULL) {
 		return false;

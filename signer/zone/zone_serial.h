@@ -41,7 +41,7 @@ uint32_t zone_serial_add(uint32_t a, uint32_t n);
  * with a clock behind the last serial, datecounter past 99 changes a day or
  * behind the last serial), false otherwise. */
 uint32_t zone_serial_next(zone_serial_policy_t policy, uint32_t current, bool have_previous,
-			  uint32_t previous, time_t now, bool *overridden);
+                          uint32_t previous, time_t now, bool *overridden);
 
 /* Parses "keep", "increment" (or "counter"), "unixtime" or "datecounter"
  * (ASCII case-insensitive) into *out; returns false (and leaves *out alone)

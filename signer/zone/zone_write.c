@@ -19,49 +19,15 @@ static const struct {
 	uint16_t type;
 	const char *name;
 } type_names[] = {
-	{1, "A"},
-	{2, "NS"},
-	{5, "CNAME"},
-	{6, "SOA"},
-	{12, "PTR"},
-	{13, "HINFO"},
-	{14, "MINFO"},
-	{15, "MX"},
-	{16, "TXT"},
-	{17, "RP"},
-	{18, "AFSDB"},
-	{21, "RT"},
-	{24, "SIG"},
-	{25, "KEY"},
-	{28, "AAAA"},
-	{29, "LOC"},
-	{33, "SRV"},
-	{35, "NAPTR"},
-	{36, "KX"},
-	{37, "CERT"},
-	{39, "DNAME"},
-	{42, "APL"},
-	{43, "DS"},
-	{44, "SSHFP"},
-	{45, "IPSECKEY"},
-	{46, "RRSIG"},
-	{47, "NSEC"},
-	{48, "DNSKEY"},
-	{49, "DHCID"},
-	{50, "NSEC3"},
-	{51, "NSEC3PARAM"},
-	{52, "TLSA"},
-	{53, "SMIMEA"},
-	{59, "CDS"},
-	{60, "CDNSKEY"},
-	{61, "OPENPGPKEY"},
-	{62, "CSYNC"},
-	{63, "ZONEMD"},
-	{64, "SVCB"},
-	{65, "HTTPS"},
-	{99, "SPF"},
-	{256, "URI"},
-	{257, "CAA"},
+        {1, "A"},           {2, "NS"},     {5, "CNAME"},   {6, "SOA"},    {12, "PTR"},
+        {13, "HINFO"},      {14, "MINFO"}, {15, "MX"},     {16, "TXT"},   {17, "RP"},
+        {18, "AFSDB"},      {21, "RT"},    {24, "SIG"},    {25, "KEY"},   {28, "AAAA"},
+        {29, "LOC"},        {33, "SRV"},   {35, "NAPTR"},  {36, "KX"},    {37, "CERT"},
+        {39, "DNAME"},      {42, "APL"},   {43, "DS"},     {44, "SSHFP"}, {45, "IPSECKEY"},
+        {46, "RRSIG"},      {47, "NSEC"},  {48, "DNSKEY"}, {49, "DHCID"}, {50, "NSEC3"},
+        {51, "NSEC3PARAM"}, {52, "TLSA"},  {53, "SMIMEA"}, {59, "CDS"},   {60, "CDNSKEY"},
+        {61, "OPENPGPKEY"}, {62, "CSYNC"}, {63, "ZONEMD"}, {64, "SVCB"},  {65, "HTTPS"},
+        {99, "SPF"},        {256, "URI"},  {257, "CAA"},
 };
 
 const char *zone_write_type_name(uint16_t type)
@@ -85,7 +51,7 @@ int zone_write_type_str(uint16_t type, char *buf, size_t cap)
 {
 	const char *name = zone_write_type_name(type);
 	int n = name != NULL ? snprintf(buf, cap, "%s", name)
-			     : snprintf(buf, cap, "TYPE%u", (unsigned)type);
+	                     : snprintf(buf, cap, "TYPE%u", (unsigned)type);
 	return n >= 0 && (size_t)n < cap ? ZONE_OK : ZONE_ERR_BUFFER;
 }
 
@@ -161,7 +127,7 @@ static void sb_hex(sb_t *sb, const uint8_t *p, size_t n)
 static void sb_base64(sb_t *sb, const uint8_t *p, size_t n)
 {
 	static const char digits[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	if (!sb_reserve(sb, (n + 2) / 3 * 4)) {
 		return;
 	}
@@ -328,7 +294,8 @@ static size_t name_text(const uint8_t *name, char *out)
 		for (uint8_t i = 0; i < len; i++) {
 			uint8_t c = *name++;
 			if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '/' || c == '*') {
+			    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '/' ||
+			    c == '*') {
 				out[k++] = (char)c;
 			} else if (c > 0x20 && c < 0x7f) {
 				out[k++] = '\\';
@@ -438,8 +405,7 @@ static bool put_time(sb_t *sb, rd_t *r)
 		return false;
 	}
 	t = (time_t)v;
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, sizeof(buf), "%Y%m%d%H%M%S", &tm) != 14) {
+	if (gmtime_r(&t, &tm) == NULL || strftime(buf, sizeof(buf), "%Y%m%d%H%M%S", &tm) != 14) {
 		return false;
 	}
 	sb_puts(sb, buf);
@@ -613,7 +579,7 @@ static bool put_rdata(sb_t *sb, uint16_t type, rd_t *r)
 /* One record, newline included, appended to sb. owner_text is the owner in
  * presentation form. */
 static void put_rr(sb_t *sb, const char *owner_text, uint16_t type, uint32_t ttl,
-		   const uint8_t *rdata, size_t rdlen)
+                   const uint8_t *rdata, size_t rdlen)
 {
 	sb_puts(sb, owner_text);
 	sb_putc(sb, '\t');
@@ -637,7 +603,7 @@ static void put_rr(sb_t *sb, const char *owner_text, uint16_t type, uint32_t ttl
 }
 
 int zone_write_rr_str(const uint8_t *owner, uint16_t type, uint32_t ttl, const uint8_t *rdata,
-		      size_t rdlen, char *buf, size_t cap, size_t *len)
+                      size_t rdlen, char *buf, size_t cap, size_t *len)
 {
 	char name[DNAME_STR_MAXLEN];
 	sb_t sb = {0};

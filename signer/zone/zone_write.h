@@ -33,10 +33,10 @@ int zone_write_type_str(uint16_t type, char *buf, size_t cap);
 
 /* Writes one record as a line (newline included) into buf (cap bytes),
  * NUL-terminated, and sets *len (if non-NULL) to its length without the NUL.
- * Returns ZONE_OK, ZONE_ERR_BUFFER (buf unchanged... but possibly partly
- * written) or ZONE_ERR_NOMEM. owner and rdata are borrowed. */
+ * Returns ZONE_OK, ZONE_ERR_BUFFER (buf too small: left unchanged) or
+ * ZONE_ERR_NOMEM. owner and rdata are borrowed. Thread-safe. */
 int zone_write_rr_str(const uint8_t *owner, uint16_t type, uint32_t ttl, const uint8_t *rdata,
-		      size_t rdlen, char *buf, size_t cap, size_t *len);
+                      size_t rdlen, char *buf, size_t cap, size_t *len);
 
 /* Writes the zone to f (borrowed; not closed, not flushed beyond what fwrite
  * does). Returns ZONE_OK, ZONE_ERR_NOMEM, or -errno (-EIO if the stream does
@@ -44,7 +44,8 @@ int zone_write_rr_str(const uint8_t *owner, uint16_t type, uint32_t ttl, const u
 int zone_write(const zone_t *z, FILE *f);
 
 /* Writes the zone to path atomically (see above). A new file gets mode 0644;
- * a replaced file keeps its mode. Returns ZONE_OK, ZONE_ERR_NOMEM or -errno;
+ * a replaced file keeps its mode (not its owner); a symbolic link at path is
+ * replaced, not followed. Returns ZONE_OK, ZONE_ERR_NOMEM or -errno;
  * path is untouched on failure, except when only the final fsync of the
  * directory fails (the new file is then in place, perhaps not durably). */
 int zone_write_file(const zone_t *z, const char *path);
