@@ -580,7 +580,7 @@ static void *verify_thread(void *arg)
 /* Checks the new signatures with OpenSSL, split among the pipeline's
  * worker count of threads. */
 static int verify_crypto(ctx_t *c, const sign_verify_t *v, const sign_verify_item_t *items,
-			 size_t n)
+                         size_t n)
 {
 	unsigned nthreads = c->stats->workers > 0 ? c->stats->workers : 1;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -596,8 +596,8 @@ static int verify_crypto(ctx_t *c, const sign_verify_t *v, const sign_verify_ite
 	size_t per = (n + nthreads - 1) / nthreads, started = 0;
 	for (unsigned t = 0; t < nthreads; t++) {
 		size_t from = t * per, to = from + per < n ? from + per : n;
-		shares[t] = (verify_share_t){.v = v, .items = items + from,
-					     .n = to > from ? to - from : 0};
+		shares[t] = (verify_share_t){
+		        .v = v, .items = items + from, .n = to > from ? to - from : 0};
 		if (t > 0 && pthread_create(&tids[t], NULL, verify_thread, &shares[t]) == 0) {
 			started |= 1u << (t % 32);
 		} else if (t > 0) {
@@ -621,11 +621,11 @@ static int verify_crypto(ctx_t *c, const sign_verify_t *v, const sign_verify_ite
 static int verify(ctx_t *c, const zone_t *z)
 {
 	sign_verify_config_t cfg = {
-		.now = c->params->timing.now,
-		.refresh = c->params->timing.refresh,
-		.max_failures = 50,
-		.report = verify_report,
-		.report_ctx = c,
+	        .now = c->params->timing.now,
+	        .refresh = c->params->timing.refresh,
+	        .max_failures = 50,
+	        .report = verify_report,
+	        .report_ctx = c,
 	};
 	sign_verify_t *v = NULL;
 	int ret = sign_verify_new(z, &cfg, &v);
@@ -642,25 +642,28 @@ static int verify(ctx_t *c, const zone_t *z)
 		size_t total = 0, n = 0, used = 0;
 		for (size_t k = 0; k < c->ncreated; k++) {
 			const created_t *cr = &c->created[k];
-			total += sign_rrsig_prefix_len(&cr->fields) + cr->batch->jobs[cr->job].sig_len;
+			total += sign_rrsig_prefix_len(&cr->fields) +
+			         cr->batch->jobs[cr->job].sig_len;
 		}
 		uint8_t *space = malloc(total + 1);
 		crypto = items != NULL && space != NULL ? SIGN_OK : SIGN_ERR_NOMEM;
 		for (size_t w = 0; w < c->nwork && crypto == SIGN_OK; w++) {
 			const work_t *wk = &c->work[w];
 			const zone_node_t *node =
-				wk->nsec3 ? z->nsec3[wk->entry] : z->entries[wk->entry].node;
+			        wk->nsec3 ? z->nsec3[wk->entry] : z->entries[wk->entry].node;
 			for (size_t k = 0; k < wk->ncreated; k++) {
 				const created_t *cr = &c->created[wk->created + k];
 				const sign_job_t *job = &cr->batch->jobs[cr->job];
 				size_t len = 0;
-				crypto = sign_rrsig_write(&cr->fields, sign_batch_sig(cr->batch, job),
-							  job->sig_len, space + used, total - used, &len);
+				crypto = sign_rrsig_write(
+				        &cr->fields, sign_batch_sig(cr->batch, job), job->sig_len,
+				        space + used, total - used, &len);
 				if (crypto != SIGN_OK) {
 					break;
 				}
-				items[n++] = (sign_verify_item_t){node, node->slots[wk->slot].data->type,
-								  space + used, (uint16_t)len};
+				items[n++] =
+				        (sign_verify_item_t){node, node->slots[wk->slot].data->type,
+				                             space + used, (uint16_t)len};
 				used += len;
 			}
 		}
@@ -681,7 +684,7 @@ static int verify(ctx_t *c, const zone_t *z)
 		return crypto;
 	}
 	return coverage != SIGN_OK || chain != SIGN_OK || crypto != SIGN_OK ? SIGN_ERR_VERIFY
-									     : SIGN_OK;
+	                                                                    : SIGN_OK;
 }
 
 /* --- the pass --- */

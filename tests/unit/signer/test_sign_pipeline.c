@@ -158,7 +158,10 @@ static void test_sign_pipeline_default_workers_follow_latency(void)
 	unsigned remote = sign_pipeline_default_workers(&keys.keys[0], &lat);
 	fault.reset();
 	CU_ASSERT(lat >= 5000);
-	CU_ASSERT(remote >= 8);
+	/* A device that makes us wait gets more sessions than a local one
+	 * (how many depends on the CPU each signature costs here). */
+	CU_ASSERT(remote > local);
+	CU_ASSERT(remote >= 2 * (unsigned)ncpu);
 	CU_ASSERT(remote <= 64);
 }
 
