@@ -273,6 +273,7 @@ static int explain(int code, const char *line, size_t n, char *msg, size_t cap)
 	bool has_owner = n > 0 && !blank(line[0]) && line[0] != '\n';
 	bool directive = has_owner && line[0] == '$';
 	tok_t type = {NULL, 0};
+	size_t fields = 0; /* RDATA tokens after the type */
 	for (size_t k = has_owner ? 1 : 0; !directive && k < ntok; k++) {
 		tok_t t = toks[k];
 		if (t.p[0] >= '0' && t.p[0] <= '9') {
@@ -292,6 +293,7 @@ static int explain(int code, const char *line, size_t n, char *msg, size_t cap)
 			continue;
 		}
 		type = t;
+		fields = ntok - k - 1;
 		break;
 	}
 	switch (code) {
@@ -334,6 +336,32 @@ static int explain(int code, const char *line, size_t n, char *msg, size_t cap)
 		break;
 	}
 	if (rdata_error(code) && type.p != NULL) {
+		/* A record that ends early is the commonest cause: say so. */
+		static const struct {
+			const char *type;
+			size_t fields;
+			const char *names;
+		} need[] = {
+		        {"MX", 2, "preference, exchange"},
+		        {"SRV", 4, "priority, weight, port, target"},
+		        {"SOA", 7, "mname, rname, serial, refresh, retry, expire, minimum"},
+		        {"DS", 4, "key tag, algorithm, digest type, digest"},
+		        {"NAPTR", 6, "order, preference, flags, services, regexp, replacement"},
+		        {"CAA", 3, "flags, tag, value"},
+		        {"TLSA", 4, "usage, selector, matching type, data"},
+		        {"SSHFP", 3, "algorithm, type, fingerprint"},
+		        {"DNSKEY", 4, "flags, protocol, algorithm, public key"},
+		};
+		for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+			if (tok_is(type, need[i].type) && fields < need[i].fields) {
+				snprintf(msg, cap,
+				         "bad %s RDATA: missing field(s): %s needs %zu (%s), "
+				         "the record has %zu",
+				         need[i].type, need[i].type, need[i].fields, need[i].names,
+				         fields);
+				return ZONE_ERR_RDATA;
+			}
+		}
 		snprintf(msg, cap, "bad %.*s RDATA: %s", (int)type.n, type.p, why);
 		return ZONE_ERR_RDATA;
 	}
