@@ -25,7 +25,9 @@ int hsm_module_load(const char *path, hsm_module_t **out, hsm_detail_t *detail)
 		return HSM_ERR_NOMEM;
 	}
 	int ret = HSM_ERR_MODULE;
-	m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	/* RTLD_NODELETE: a module's memory outlives dlclose, so that leak
+	 * reports inside it (SoftHSM has some) still name the module. */
+	m->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (m->dl == NULL) {
 		hsm_detail_text(detail, "module %s: %s", path, dlerror());
 		goto fail;

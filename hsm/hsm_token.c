@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -221,6 +222,15 @@ static int find_slot(hsm_token_t *t, CK_SLOT_ID *slot, CK_TOKEN_INFO *info, hsm_
 	return HSM_OK;
 }
 
+/* Records a failed call of the token's connect or login, naming the token. */
+static void token_ckr(hsm_token_t *t, hsm_detail_t *d, const char *func, CK_RV rv)
+{
+	hsm_detail_ckr(d, func, rv);
+	if (d != NULL) {
+		snprintf(d->text, sizeof(d->text), "token %s", t->name);
+	}
+}
+
 /* C_Login on the anchor session; CKR_USER_ALREADY_LOGGED_IN is success. */
 static CK_RV login(hsm_token_t *t, CK_SESSION_HANDLE anchor)
 {
@@ -260,14 +270,14 @@ static void try_connect(hsm_token_t *t, CK_SESSION_HANDLE old_anchor, bool old_o
 	CK_RV rv = t->fn->C_OpenSession(a->slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
 	                                &a->anchor);
 	if (rv != CKR_OK) {
-		hsm_detail_ckr(d, "C_OpenSession", rv);
+		token_ckr(t, d, "C_OpenSession", rv);
 		a->status = HSM_ERR_CKR;
 		return;
 	}
 	rv = login(t, a->anchor);
 	if (rv != CKR_OK) {
 		t->fn->C_CloseSession(a->anchor);
-		hsm_detail_ckr(d, "C_Login", rv);
+		token_ckr(t, d, "C_Login", rv);
 		a->pin = hsm_token_classify(rv) == HSM_RV_PIN;
 		a->status = a->pin ? hsm_token_pin_status(rv) : HSM_ERR_CKR;
 		return;
@@ -298,7 +308,7 @@ static void try_relogin(hsm_token_t *t, CK_SESSION_HANDLE anchor, CK_SLOT_ID slo
 		a->status = HSM_OK;
 		return;
 	}
-	hsm_detail_ckr(d, "C_Login", rv);
+	token_ckr(t, d, "C_Login", rv);
 	a->pin = hsm_token_classify(rv) == HSM_RV_PIN;
 	a->status = a->pin ? hsm_token_pin_status(rv) : HSM_ERR_CKR;
 	if (hsm_token_classify(rv) == HSM_RV_DEVICE) {

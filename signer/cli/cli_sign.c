@@ -455,6 +455,14 @@ static int run(sign_args_t *a)
 	const zone_rrset_t *soa = zone_apex_rrset(signed_zone, ZONE_TYPE_SOA);
 	print_ds(signed_zone, &ks, soa != NULL ? soa->ttl : 3600);
 	double total = t_load + stats.t_chain + stats.t_sign + stats.t_verify + t_write;
+	hsm_token_stats_t hs, sum = {0};
+	for (size_t i = 0; i < hsm_ctx_count(ctx); i++) {
+		hsm_token_stats(hsm_ctx_token_at(ctx, i), &hs);
+		sum.retries += hs.retries;
+		sum.reopens += hs.reopens;
+		sum.relogins += hs.relogins;
+		sum.reconnects += hs.reconnects;
+	}
 	fprintf(stderr,
 	        "signer: signed %s serial %u: %zu RRsets, %zu signatures created, %zu reused, "
 	        "%zu verified, %u sessions, %.0f signatures/s; load %.2fs chain %.2fs sign %.2fs "

@@ -28,6 +28,7 @@ struct sign_pipeline {
 	uint64_t jobs_submitted;
 
 	atomic_uint_fast64_t jobs_done;
+	atomic_bool failed; /* a job of this pass failed: cancel the rest */
 };
 
 sign_batch_t *sign_batch_new(size_t cap)
@@ -132,6 +133,10 @@ static void run_batch(sign_pipeline_t *p, sessions_t *sessions, sign_batch_t *b)
 {
 	for (size_t i = 0; i < b->count; i++) {
 		sign_job_t *j = &b->jobs[i];
+		if (atomic_load_explicit(&p->failed, memory_order_relaxed)) {
+			j->status = SIGN_JOB_CANCELLED;
+			continue;
+		}
 		hsm_detail_t detail = {0};
 		hsm_session_t *s = session_for(sessions, j->key->key.token, &j->status, &detail);
 		if (s != NULL) {
@@ -141,8 +146,11 @@ static void run_batch(sign_pipeline_t *p, sessions_t *sessions, sign_batch_t *b)
 			                     &detail);
 			j->sig_len = (uint16_t)len;
 		}
-		if (j->status != HSM_OK && b->detail.func == NULL && b->detail.text[0] == '\0') {
-			b->detail = detail;
+		if (j->status != HSM_OK) {
+			atomic_store(&p->failed, true);
+			if (b->detail.func == NULL && b->detail.text[0] == '\0') {
+				b->detail = detail;
+			}
 		}
 	}
 	atomic_fetch_add(&p->jobs_done, b->count);
@@ -198,6 +206,7 @@ int sign_pipeline_new(unsigned workers, sign_pipeline_t **out)
 	pthread_cond_init(&p->done_cv, NULL);
 	p->queue_cap = 2u * workers + 2u;
 	atomic_init(&p->jobs_done, 0);
+	atomic_init(&p->failed, false);
 	for (unsigned i = 0; i < workers; i++) {
 		int e = pthread_create(&p->threads[i], NULL, worker, p);
 		if (e != 0) {
@@ -212,6 +221,16 @@ int sign_pipeline_new(unsigned workers, sign_pipeline_t **out)
 	p->nworkers = workers;
 	*out = p;
 	return HSM_OK;
+}
+
+bool sign_pipeline_failed(const sign_pipeline_t *p)
+{
+	return atomic_load(&((sign_pipeline_t *)p)->failed);
+}
+
+void sign_pipeline_reset(sign_pipeline_t *p)
+{
+	atomic_store(&p->failed, false);
 }
 
 unsigned sign_pipeline_workers(const sign_pipeline_t *p)

@@ -39,6 +39,11 @@ typedef struct {
 	uint64_t tag; /* the producer's own reference (e.g. RRset index) */
 } sign_job_t;
 
+/* A job not tried because another job of the pass had failed already: a pass
+ * with any failure publishes nothing, so the rest is not worth the HSM's
+ * time (nor the retry budget of each job). */
+#define SIGN_JOB_CANCELLED 1
+
 typedef struct sign_batch {
 	sign_job_t *jobs;
 	size_t count, cap;
@@ -76,6 +81,11 @@ void sign_pipeline_submit(sign_pipeline_t *p, sign_batch_t *batch);
  * about every 200 ms with the number of jobs done and submitted so far. */
 void sign_pipeline_wait(sign_pipeline_t *p,
                         void (*progress)(void *ctx, uint64_t done, uint64_t total), void *ctx);
+
+/* True once a job of the current pass has failed (later jobs are cancelled).
+ * sign_pipeline_reset() starts a new pass. Thread-safe. */
+bool sign_pipeline_failed(const sign_pipeline_t *p);
+void sign_pipeline_reset(sign_pipeline_t *p);
 
 /* Frees a batch; NULL is a no-op. */
 void sign_batch_free(sign_batch_t *batch);

@@ -385,13 +385,17 @@ static int plan_all(ctx_t *c, const zone_t *z)
 static int check_jobs(ctx_t *c, const zone_t *z)
 {
 	int first = SIGN_OK;
-	size_t reported = 0;
+	size_t reported = 0, cancelled = 0;
 	for (size_t w = 0; w < c->nwork; w++) {
 		const work_t *wk = &c->work[w];
 		for (size_t k = 0; k < wk->ncreated; k++) {
 			const created_t *cr = &c->created[wk->created + k];
 			const sign_job_t *job = &cr->batch->jobs[cr->job];
 			if (job->status == HSM_OK) {
+				continue;
+			}
+			if (job->status == SIGN_JOB_CANCELLED) {
+				cancelled++;
 				continue;
 			}
 			if (first == SIGN_OK) {
@@ -413,6 +417,10 @@ static int check_jobs(ctx_t *c, const zone_t *z)
 	}
 	if (reported > 20) {
 		report(c, SIGN_ZONE_ERROR, "%zu signatures failed in all", reported);
+	}
+	if (cancelled > 0) {
+		report(c, SIGN_ZONE_ERROR, "%zu more signatures not tried after the failure",
+		       cancelled);
 	}
 	return first;
 }

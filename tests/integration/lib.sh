@@ -6,7 +6,7 @@
 #
 # lib_init sets: $signer (the binary under test), $testdata, $tmp (a private
 # temporary directory removed on exit, kept when SIGNER_TEST_KEEP=1), the ERR
-# and EXIT traps, umask 077 and PATH-independent helpers below. Cleanup actions
+# and EXIT traps, and umask 077. Cleanup actions
 # registered with lib_at_exit (stopping servers we started, by PID) run in
 # reverse order before $tmp is removed.
 #
@@ -126,6 +126,7 @@ lib_keygen() {
 
 # lib_uri_id HEX: the id as a PKCS#11 URI attribute value (%xx%yy...).
 lib_uri_id() {
+	# shellcheck disable=SC2001 # a regex with a back-reference
 	sed 's/../%&/g' <<<"$1"
 }
 
@@ -210,13 +211,15 @@ lib_normalize() {
 	ldns-read-zone -c "$1" 2>/dev/null
 }
 
-# lib_free_port: a TCP/UDP port on 127.0.0.1 that nothing listens on.
+# lib_free_port: a port that no TCP or UDP socket on this machine uses (read
+# from /proc/net, so no iproute2 needed).
 lib_free_port() {
 	local port i used
-	used=$(ss -Htuan 2>/dev/null | awk '{ print $5 }' | sed 's/.*://' | sort -u)
+	used=$(cat /proc/net/tcp /proc/net/udp /proc/net/tcp6 /proc/net/udp6 2>/dev/null |
+		awk 'NR > 0 && $2 ~ /:/ { split($2, a, ":"); print a[2] }' | sort -u)
 	for ((i = 0; i < 100; i++)); do
 		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		if ! grep -qx "$port" <<<"$used"; then
+		if ! grep -qix "$(printf '%04X' "$port")" <<<"$used"; then
 			echo "$port"
 			return 0
 		fi

@@ -23,6 +23,7 @@
 #
 #   sign-chain-vs-bind.sh SIGNER_BINARY [TESTDATA_DIR]
 set -Eeuo pipefail
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lib_init sign-chain-vs-bind "$@"
 lib_require dnssec-signzone dnssec-keygen named-compilezone ldns-signzone ldns-keygen \

@@ -9,13 +9,15 @@
 #  - coverage, counted here independently: every authoritative RRset has
 #    exactly one RRSIG (the ZSK's; DNSKEY: at least one), delegation NS and
 #    glue have none.
-# Control: with every C_Sign failing, signer must give up with an error that
-# names CKR_DEVICE_ERROR, within the time limit, and write nothing.
+# Control: with every C_Sign failing (and a retry budget of 2 s, set in a
+# signer.yaml given with -c), signer must give up within 120 s with an error
+# that names CKR_DEVICE_ERROR, and write nothing.
 #
 #   sign-faults.sh SIGNER_BINARY [TESTDATA_DIR]
 #
 # Environment: SIGNER_TEST_FAULT_N (delegations, default 10000).
 set -Eeuo pipefail
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lib_init sign-faults "$@"
 lib_require ldns-verify-zone ldns-read-zone dnssec-verify
@@ -33,6 +35,7 @@ zsk=$(lib_keygen ECDSAP256SHA256 faults-zsk)
 "$gen" "$n" "$origin" >"$tmp/tld.zone" || die "$gen $n $origin failed"
 ok "$(grep -vc -e '^;' -e '^\$' "$tmp/tld.zone") records in $tmp/tld.zone"
 # From here on every signer command goes through the fault module.
+# shellcheck disable=SC2034 # used by lib_sign
 token_args=(--module "$fault" --token "pkcs11:token=$token" --pin-file "$pin_file")
 export P11FAULT_MODULE=$softhsm
 
@@ -96,6 +99,18 @@ sign_and_check() {
 	((sign_rc == 0)) ||
 		die "$name: signer sign with 1 C_Sign in 100 failing exited $sign_rc after $secs s:$(lib_indent <"$pfx.err")"
 	ok "$name: signed in $secs s; signer says: $(tail -1 "$pfx.err")"
+	# If signer counts the token's retries (as `signer hsm speed` does), they
+	# must show the faults.
+	local counted
+	counted=$(lib_grep -Eo '(retries|reopens|relogins|reconnects)[=: ]+[0-9]+' "$pfx.err" |
+		awk -F'[=: ]+' '{ n += $NF } END { if (NR) print n }')
+	if [[ -z $counted ]]; then
+		note "$name: signer's output does not count the token's retries; cannot show here that faults fired"
+	elif ((counted == 0)); then
+		die "$name: signer counts no retry although 1 C_Sign in 100 failed:$(lib_indent <"$pfx.err")"
+	else
+		ok "$name: $counted retries/reopens counted by signer"
+	fi
 	lib_check_ds "$pfx.ds" "$origin" >/dev/null
 
 	ldns-verify-zone -k "$pfx.ds.1" "$pfx.signed" >"$tmp/verify.log" 2>&1 ||
@@ -107,7 +122,7 @@ sign_and_check() {
 	local counts
 	counts=$(coverage "$pfx.signed" 2>"$tmp/coverage.err") ||
 		die "$name: coverage:$(lib_indent <"$tmp/coverage.err")"
-	read -r rrsets sigs <<<"$counts"
+	read -r rrsets _ <<<"$counts"
 	# Authoritative RRsets: apex SOA NS A MX TXT DNSKEY, a.nic A AAAA, b.nic A
 	# AAAA, mail.nic A (11), one DS per secure delegation, and the chain: NSEC
 	# at the apex, a.nic, b.nic, mail.nic and every delegation; or NSEC3PARAM
@@ -129,12 +144,18 @@ sign_and_check nsec
 step "NSEC3 opt-out, 1 C_Sign in 100 fails"
 sign_and_check nsec3-optout --nsec3 --opt-out
 
-step "control: every C_Sign fails"
+step "control: every C_Sign fails (retry_budget 2 s in signer.yaml)"
+# Through -c signer.yaml, with a short retry budget, so that a signer that
+# gives up on the first job that exhausts its budget does so in seconds.
+printf 'tokens:\n  - name: faults\n    module: %s\n    uri: "pkcs11:token=%s"\n    pin_file: %s\n    retry_budget: 2\n' \
+	"$fault" "$token" "$pin_file" >"$tmp/signer.yaml"
+token_args=(-c "$tmp/signer.yaml")
 t0=$SECONDS
-P11FAULT_SIGN_FAIL_EVERY=1 lib_sign "$tmp/allfail" --zone "$origin" --in "$tmp/tld.zone" \
-	--out "$tmp/allfail.signed" --ksk "$ksk" --zsk "$zsk" --threads 2
+P11FAULT_SIGN_FAIL_EVERY=1 sign_timeout=120 lib_sign "$tmp/allfail" --zone "$origin" \
+	--in "$tmp/tld.zone" --out "$tmp/allfail.signed" --ksk "$ksk" --zsk "$zsk" --threads 2
 ((sign_rc != 0)) || die "signer sign succeeded although every C_Sign failed: the fault module is not in the path"
-((sign_rc != 124)) || die "signer sign did not give up within $sign_timeout s when every C_Sign fails"
+((sign_rc != 124)) ||
+	die "signer sign did not give up within 120 s when every C_Sign fails (retry budget 2 s):$(lib_indent <"$tmp/allfail.err")"
 ((sign_rc < 128)) || die "signer sign crashed (exit status $sign_rc) when every C_Sign fails"
 [[ ! -e $tmp/allfail.signed ]] || die "signer sign wrote --out although signing failed"
 grep -q CKR_DEVICE_ERROR "$tmp/allfail.err" ||

@@ -25,9 +25,10 @@
 #
 #   sign-resolver.sh SIGNER_BINARY [TESTDATA_DIR]
 set -Eeuo pipefail
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lib_init sign-resolver "$@"
-lib_require nsd nsd-checkconf unbound unbound-checkconf dig ldns-read-zone ss
+lib_require nsd nsd-checkconf unbound unbound-checkconf dig ldns-read-zone
 
 failures=0
 fail() {
@@ -78,7 +79,7 @@ awk '$1 == "ai.corrupt.example." && $4 == "RRSIG" && $5 == "A" {
 	}
 	{ print }' "$tmp/corrupt.norm" >"$signed"
 cmp -s "$tmp/corrupt.norm" "$signed" && die "failed to corrupt the RRSIG"
-ok "corrupted the RRSIG over ai.corrupt.example./A: $(diff "$tmp/corrupt.norm" "$signed" | grep '^>' | cut -c1-100)..."
+ok "corrupted the RRSIG over ai.corrupt.example./A: $({ diff "$tmp/corrupt.norm" "$signed" || true; } | lib_grep '^>' | cut -c1-100)..."
 
 # --- NSD ----------------------------------------------------------------------
 step "NSD"
@@ -97,25 +98,28 @@ nsd_port=$(lib_free_port)
 	done
 } >"$tmp/nsd/nsd.conf"
 nsd-checkconf "$tmp/nsd/nsd.conf" || die "nsd-checkconf rejects $tmp/nsd/nsd.conf"
-nsd -d -c "$tmp/nsd/nsd.conf" >"$tmp/nsd/stdout" 2>&1 &
+# Under timeout(1), so that they end even if this script is killed with
+# SIGKILL (and so skips its EXIT trap); timeout passes our TERM on.
+lifetime=${SIGNER_TEST_SERVER_LIFETIME:-280}
+timeout "$lifetime" nsd -d -c "$tmp/nsd/nsd.conf" >"$tmp/nsd/stdout" 2>&1 &
 nsd_pid=$!
 lib_at_exit "kill $nsd_pid 2>/dev/null; wait $nsd_pid 2>/dev/null"
 
-# wait_for NAME PID PORT QNAME: until the server at PORT answers QNAME SOA
-# (at most 10 s); dies if the process exits first.
+# wait_for PID PORT QNAME STATUS: until the server at PORT answers QNAME SOA
+# with an rcode matching STATUS (at most 10 s); fails if the process exits.
 wait_for() {
-	local name=$1 pid=$2 port=$3 qname=$4 i
+	local pid=$1 port=$2 qname=$3 status=$4 i
 	for ((i = 0; i < 100; i++)); do
 		kill -0 "$pid" 2>/dev/null || return 1
 		if dig +time=1 +tries=1 @127.0.0.1 -p "$port" "$qname" SOA 2>/dev/null |
-			grep -q 'status: NOERROR'; then
+			grep -Eq "status: ($status)"; then
 			return 0
 		fi
 		sleep 0.1
 	done
 	return 1
 }
-wait_for nsd "$nsd_pid" "$nsd_port" nsec.example. ||
+wait_for "$nsd_pid" "$nsd_port" nsec.example. NOERROR ||
 	die "NSD did not come up on 127.0.0.1@$nsd_port:$(cat "$tmp/nsd/nsd.log" "$tmp/nsd/stdout" 2>/dev/null | lib_indent)"
 for z in "${zones[@]}"; do
 	dig +norec +time=2 +tries=1 @127.0.0.1 -p "$nsd_port" "$z.example." SOA | grep -q 'flags: qr aa' ||
@@ -149,10 +153,11 @@ done
 } >"$tmp/unbound/unbound.conf"
 unbound-checkconf "$tmp/unbound/unbound.conf" >/dev/null ||
 	die "unbound-checkconf rejects $tmp/unbound/unbound.conf"
-unbound -d -c "$tmp/unbound/unbound.conf" >"$tmp/unbound/stdout" 2>&1 &
+timeout "$lifetime" unbound -d -c "$tmp/unbound/unbound.conf" >"$tmp/unbound/stdout" 2>&1 &
 unbound_pid=$!
 lib_at_exit "kill $unbound_pid 2>/dev/null; wait $unbound_pid 2>/dev/null"
-wait_for unbound "$unbound_pid" "$unbound_port" nsec.example. ||
+# Any answer will do: whether it validates is what the queries below check.
+wait_for "$unbound_pid" "$unbound_port" nsec.example. '[A-Z]+' ||
 	die "unbound did not come up on 127.0.0.1@$unbound_port:$(cat "$tmp/unbound/unbound.log" "$tmp/unbound/stdout" 2>/dev/null | lib_indent)"
 ok "unbound (pid $unbound_pid) on 127.0.0.1@$unbound_port, trust anchors: ${zones[*]}"
 

@@ -13,10 +13,13 @@
 #      inception T and expiration T+7d exactly (T as UNIX seconds and as
 #      YYYYMMDDHHMMSS), and the zone validates at that time (and not today);
 #  (e) a signing that fails writes nothing: --out is not created, an existing
-#      --out is left untouched, no temporary file is left beside it.
+#      --out is left untouched, no temporary file is left beside it;
+#  (f) an RRset whose members have different TTLs is published and signed
+#      with the lowest (own-ttl-mismatch.zone).
 #
 #   sign-validators.sh SIGNER_BINARY [TESTDATA_DIR]
 set -Eeuo pipefail
+# shellcheck source=tests/integration/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 lib_init sign-validators "$@"
 lib_require ldns-verify-zone ldns-read-zone dnssec-verify date md5sum
@@ -61,7 +64,7 @@ verify_zone() {
 	done
 	if ((bind)); then
 		if ! dnssec-verify "${zopt[@]}" -o "$origin" "$signed" >"$tmp/verify.log" 2>&1; then
-			fail "$name" "dnssec-verify ${zopt[*]} -o $origin:$(lib_indent <"$tmp/verify.log")"
+			fail "$name" "dnssec-verify ${zopt[*]:+${zopt[*]} }-o $origin:$(lib_indent <"$tmp/verify.log")"
 			rc=1
 		fi
 	fi
@@ -184,7 +187,7 @@ new=$({ diff <(sort <<<"$keys_before") <(sort <<<"$keys_after") || true; } | sed
 	die "signing without keys should add exactly one key to the token; added:$(lib_indent <<<"$new")"
 grep -qiw -e 'example' -e 'example\.' <<<"$new" || die "the new key is not labelled after the zone: $new"
 grep -qw ECDSAP256SHA256 <<<"$new" || die "the new key is not ECDSAP256SHA256: $new"
-grep -qi -e creat -e generat "$pfx.err" ||
+grep -Eqi "(created|generated|creating|generating) (a |the |new )?(CSK|KSK|ZSK|key)" "$pfx.err" ||
 	die "signer sign did not say that it created the zone's key:$(lib_indent <"$pfx.err")"
 verify_zone "default CSK" "$pfx.signed" example. "$pfx.ds" || true
 pfx=$tmp/default2
@@ -193,7 +196,7 @@ keys_again=$("$signer" hsm keys "${token_args[@]}") || die "signer hsm keys fail
 [[ $keys_again == "$keys_after" ]] || die "the second signing changed the token's keys"
 cmp -s <(lib_ds_lines "$tmp/default1.ds") <(lib_ds_lines "$tmp/default2.ds") ||
 	die "the second signing printed other DS records than the first"
-! grep -qi -e creat -e generat "$pfx.err" ||
+! grep -Eqi "(created|generated|creating|generating) (a |the |new )?(CSK|KSK|ZSK|key)" "$pfx.err" ||
 	die "the second signing says it created a key:$(lib_indent <"$pfx.err")"
 ok "(c) created once: $new; reused the second time (same DS)"
 pfx=$tmp/default-ed
@@ -268,6 +271,22 @@ saved=("${token_args[@]}")
 token_args=(--module "$softhsm" --token "pkcs11:token=$token" --pin-file "$tmp/wrong-pin")
 fail_case "wrong PIN" --zone example. --in "$src" "${csk[@]}"
 token_args=("${saved[@]}")
+
+# --- (f) RRsets with members of different TTLs ------------------------------
+step "(f) own-ttl-mismatch.zone: one TTL per RRset, the lowest, in the records and the RRSIG"
+signed=$tmp/out/own-ttl-mismatch-ECDSAP256SHA256-nsec-csk.signed
+if [[ -s $signed ]]; then
+	# owner TTL IN TYPE ... / owner TTL IN RRSIG covered alg labels origttl ...
+	got=$(lib_normalize "$signed" | awk '
+		($1 == "multi.example." || $1 == "txt.example.") && ($4 == "A" || $4 == "TXT") { t[$1 " " $4 " ttl " $2] = 1 }
+		($1 == "multi.example." || $1 == "txt.example.") && $4 == "RRSIG" && ($5 == "A" || $5 == "TXT") { t[$1 " " $5 " rrsig-ttl " $2 " original " $8] = 1 }
+		END { for (k in t) print k }' | LC_ALL=C sort | tr '\n' ';')
+	want="multi.example. A rrsig-ttl 300 original 300;multi.example. A ttl 300;txt.example. TXT rrsig-ttl 60 original 60;txt.example. TXT ttl 60;"
+	[[ $got == "$want" ]] || die "(f) TTLs in own-ttl-mismatch: got '$got', expected '$want'"
+	ok "(f) multi.example./A at TTL 300 and txt.example./TXT at 60, RRSIG original TTL alike"
+else
+	fail "(f)" "no signed own-ttl-mismatch.zone from (a)"
+fi
 
 echo "sign-validators: $combos combinations signed ($passed validated), $failures failure(s)"
 ((failures == 0)) || die "$failures failure(s), listed above"

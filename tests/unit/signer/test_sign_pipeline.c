@@ -125,7 +125,7 @@ static void test_sign_pipeline_reports_a_failed_job(void)
 static void test_sign_pipeline_refused_message_fails_once(void)
 {
 	/* A module refusing long messages: the job fails with the cause at
-	 * once (never retried in a loop); the short one beside it signs. */
+	 * once (never retried in a loop). */
 	fault.reset();
 	fault.set("sign_max_len", 200);
 	sign_pipeline_t *p = NULL;
@@ -140,8 +140,20 @@ static void test_sign_pipeline_refused_message_fails_once(void)
 	sign_pipeline_wait(p, NULL, NULL);
 	CU_ASSERT_EQUAL(b->jobs[0].status, HSM_ERR_SIGN_DATA);
 	CU_ASSERT_EQUAL(b->detail.rv, CKR_DATA_LEN_RANGE);
-	CU_ASSERT_EQUAL(b->jobs[1].status, HSM_OK);
+	/* The pass has failed: the rest is cancelled, not tried. */
+	CU_ASSERT(sign_pipeline_failed(p));
+	CU_ASSERT_EQUAL(b->jobs[1].status, SIGN_JOB_CANCELLED);
 	CU_ASSERT_EQUAL(fault.count("faults"), 1);
+	sign_batch_free(b);
+	/* A new pass signs again. */
+	sign_pipeline_reset(p);
+	b = sign_batch_new(1);
+	sign_batch_add(b, &keys.keys[1], 100, &data);
+	memset(data, 9, 100);
+	sign_pipeline_submit(p, b);
+	sign_pipeline_wait(p, NULL, NULL);
+	CU_ASSERT_EQUAL(b->jobs[0].status, HSM_OK);
+	CU_ASSERT(!sign_pipeline_failed(p));
 	sign_batch_free(b);
 	sign_pipeline_free(p);
 	fault.reset();

@@ -151,7 +151,10 @@ static void test_sign_zone_bad_timing_and_missing_key(void)
 	messages[0] = '\0';
 	CU_ASSERT_EQUAL(sign_zone(z, NULL, &ks, &p, &s, &st), HSM_ERR_NO_KEY);
 	CU_ASSERT_PTR_NULL(s);
-	CU_ASSERT_PTR_NOT_NULL(strstr(messages, "www.example. A: key"));
+	/* The first failure names its RRset and key; the rest are cancelled. */
+	CU_ASSERT_PTR_NOT_NULL(strstr(messages, "example. "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(messages, ": key "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(messages, "no key"));
 	sign_keyset_deinit(&ks);
 	zone_free(z);
 }
