@@ -153,6 +153,25 @@ static void run_batch(sign_pipeline_t *p, sessions_t *sessions, sign_batch_t *b)
 			}
 		}
 	}
+	if (b->release_data) {
+		/* Keep the signatures only: the signed data is most of a pass's
+		 * transient memory. */
+		size_t off = 0;
+		for (size_t i = 0; i < b->count; i++) {
+			sign_job_t *j = &b->jobs[i];
+			memmove(b->data + off, b->data + j->sig_off, j->sig_len);
+			j->sig_off = off;
+			j->data_off = 0;
+			j->data_len = 0;
+			off += j->sig_len;
+		}
+		uint8_t *d = realloc(b->data, off > 0 ? off : 1);
+		if (d != NULL) {
+			b->data = d;
+			b->data_cap = off > 0 ? off : 1;
+		}
+		b->data_len = off;
+	}
 	atomic_fetch_add(&p->jobs_done, b->count);
 }
 

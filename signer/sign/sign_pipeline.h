@@ -50,6 +50,8 @@ typedef struct sign_batch {
 	uint8_t *data; /* signed data and signatures of all jobs */
 	size_t data_len, data_cap;
 	hsm_detail_t detail;     /* the first failure's detail */
+	bool release_data;       /* set by the producer: once done, the worker keeps only
+	                          * the signatures (sign_batch_data() is invalid then) */
 	struct sign_batch *next; /* queue link, internal */
 } sign_batch_t;
 

@@ -32,11 +32,14 @@ typedef struct {
 	uint16_t ncreated;
 } work_t;
 
-/* A signature being made: its RRSIG fields and its job. */
+/* A signature being made: its RRSIG fields and its job; once the pass is
+ * done, the signature itself in the compact buffer (the batches are freed). */
 typedef struct {
 	sign_rrsig_t fields;
 	sign_batch_t *batch;
-	size_t job;
+	uint32_t job;
+	uint32_t sig_off; /* in ctx_t.sigs, after compact() */
+	uint16_t sig_len;
 } created_t;
 
 typedef struct {
@@ -57,6 +60,7 @@ typedef struct {
 	sign_batch_t **batches;
 	size_t nbatches, batches_cap;
 	sign_batch_t *current;
+	uint8_t *sigs; /* every new signature, back to back (compact()) */
 	sign_zone_stats_t *stats;
 	int status;
 } ctx_t;
@@ -231,6 +235,7 @@ static sign_batch_t *batch(ctx_t *c)
 	}
 	c->current = sign_batch_new(BATCH_JOBS);
 	if (c->current != NULL) {
+		c->current->release_data = true;
 		c->batches[c->nbatches++] = c->current;
 	}
 	return c->current;
@@ -345,7 +350,7 @@ static int plan_rrset(ctx_t *c, const zone_node_t *node, size_t entry, size_t sl
 		sign_rrsig_signed_write(&cr->fields, node->owner, data, buf);
 		job->tag = c->ncreated;
 		cr->batch = b;
-		cr->job = b->count - 1;
+		cr->job = (uint32_t)(b->count - 1);
 		c->ncreated++;
 		w->ncreated++;
 	}
@@ -425,6 +430,36 @@ static int check_jobs(ctx_t *c, const zone_t *z)
 	return first;
 }
 
+/* Moves the new signatures out of the batches into one buffer and frees the
+ * batches: their signed data is the pass's largest transient memory. */
+static int compact(ctx_t *c)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < c->ncreated; i++) {
+		const created_t *cr = &c->created[i];
+		total += cr->batch->jobs[cr->job].sig_len;
+	}
+	c->sigs = malloc(total + 1);
+	if (c->sigs == NULL) {
+		return SIGN_ERR_NOMEM;
+	}
+	size_t off = 0;
+	for (size_t i = 0; i < c->ncreated; i++) {
+		created_t *cr = &c->created[i];
+		const sign_job_t *job = &cr->batch->jobs[cr->job];
+		memcpy(c->sigs + off, sign_batch_sig(cr->batch, job), job->sig_len);
+		cr->sig_off = (uint32_t)off;
+		cr->sig_len = job->sig_len;
+		cr->batch = NULL;
+		off += job->sig_len;
+	}
+	for (size_t i = 0; i < c->nbatches; i++) {
+		sign_batch_free(c->batches[i]);
+		c->batches[i] = NULL;
+	}
+	return SIGN_OK;
+}
+
 /* --- merging the signatures into a new version --- */
 
 /* The RRSIG RRset of one work item. */
@@ -443,9 +478,8 @@ static int rrsig_rrset(ctx_t *c, const work_t *w, const zone_rrset_t *data, zone
 	}
 	for (size_t i = 0; i < w->ncreated; i++) {
 		const created_t *cr = &c->created[w->created + i];
-		const sign_job_t *job = &cr->batch->jobs[cr->job];
 		size_t len = 0;
-		ret = sign_rrsig_write(&cr->fields, sign_batch_sig(cr->batch, job), job->sig_len,
+		ret = sign_rrsig_write(&cr->fields, c->sigs + cr->sig_off, cr->sig_len,
 		                       space + used, DNAME_MAXLEN + 18 + HSM_SIG_MAX, &len);
 		if (ret != SIGN_OK) {
 			goto done;
@@ -489,32 +523,40 @@ static int signed_node(ctx_t *c, const zone_node_t *node, const work_t *w, size_
 	return ret;
 }
 
-static int merge(ctx_t *c, const zone_t *z, zone_t **out)
+/* Makes the signed version from z, which it consumes: each node of z is
+ * released as soon as its successor exists, so that the two versions never
+ * hold all their nodes at once (the pass's memory peak). On return z holds
+ * no nodes; the caller still frees it. */
+static int merge(ctx_t *c, zone_t *z, zone_t **out)
 {
-	zone_node_t **changed = calloc(z->count + 1, sizeof(*changed));
+	zone_node_t **all = calloc(z->count + 1, sizeof(*all));
 	zone_node_t **nsec3 = calloc(z->nsec3_count + 1, sizeof(*nsec3));
-	size_t nchanged = 0, nnsec3 = 0;
-	int ret = changed != NULL && nsec3 != NULL ? SIGN_OK : SIGN_ERR_NOMEM;
+	size_t nall = 0, nnsec3 = 0;
+	int ret = all != NULL && nsec3 != NULL ? SIGN_OK : SIGN_ERR_NOMEM;
 	size_t w = 0;
-	/* Every node of the chain-built version: signed ones rebuilt, others
-	 * stripped of any stale RRSIGs (glue, delegation NS). */
+	/* Every node: signed ones rebuilt with their RRSIGs, others kept, or
+	 * stripped of stale RRSIGs (glue, delegation NS). Empty non-terminals
+	 * are made again by zone_new(). */
 	for (size_t i = 0; i < z->count && ret == SIGN_OK; i++) {
 		size_t first = w;
 		while (w < c->nwork && !c->work[w].nsec3 && c->work[w].entry == i) {
 			w++;
 		}
-		const zone_node_t *node = z->entries[i].node;
+		zone_node_t *node = z->entries[i].node;
 		bool stale = false;
 		for (size_t s = 0; s < node->nslots; s++) {
 			stale = stale || node->slots[s].sigs != NULL;
 		}
 		if (w == first && !stale) {
-			continue;
+			if (!(z->entries[i].flags & ZONE_NAME_ENT)) {
+				all[nall++] = zone_node_ref(node);
+			}
+		} else {
+			ret = signed_node(c, node, &c->work[first], w - first, &all[nall]);
+			nall += ret == SIGN_OK;
 		}
-		ret = signed_node(c, node, &c->work[first], w - first, &changed[nchanged]);
-		if (ret == SIGN_OK) {
-			nchanged++;
-		}
+		zone_node_unref(node);
+		z->entries[i].node = NULL;
 	}
 	for (size_t i = 0; i < z->nsec3_count && ret == SIGN_OK; i++) {
 		size_t first = w;
@@ -522,26 +564,26 @@ static int merge(ctx_t *c, const zone_t *z, zone_t **out)
 			w++;
 		}
 		ret = signed_node(c, z->nsec3[i], &c->work[first], w - first, &nsec3[nnsec3]);
-		if (ret == SIGN_OK) {
-			nnsec3++;
-		}
+		nnsec3 += ret == SIGN_OK;
+		zone_node_unref(z->nsec3[i]);
+		z->nsec3[i] = NULL;
 	}
 	zone_t *r = NULL;
 	if (ret == SIGN_OK) {
-		ret = zone_replace(z, changed, nchanged, &r, NULL);
-		nchanged = 0; /* taken over */
+		ret = zone_new(z->apex, all, nall, &r, NULL);
+		nall = 0; /* taken over */
 	}
 	if (ret == SIGN_OK) {
 		ret = zone_set_nsec3(r, nsec3, nnsec3);
 		nnsec3 = 0;
 	}
-	for (size_t i = 0; i < nchanged; i++) {
-		zone_node_unref(changed[i]);
+	for (size_t i = 0; i < nall; i++) {
+		zone_node_unref(all[i]);
 	}
 	for (size_t i = 0; i < nnsec3; i++) {
 		zone_node_unref(nsec3[i]);
 	}
-	free(changed);
+	free(all);
 	free(nsec3);
 	if (ret != SIGN_OK) {
 		zone_free(r);
@@ -645,41 +687,36 @@ static int verify(ctx_t *c, const zone_t *z)
 	int chain = sign_verify_chain(v, &counts);
 	int crypto = SIGN_OK;
 	if (c->params->verify_crypto && c->ncreated > 0) {
-		/* The RRSIGs just made, each over its RRset in the new version. */
-		sign_verify_item_t *items = malloc(c->ncreated * sizeof(*items));
-		size_t total = 0, n = 0, used = 0;
-		for (size_t k = 0; k < c->ncreated; k++) {
-			const created_t *cr = &c->created[k];
-			total += sign_rrsig_prefix_len(&cr->fields) +
-			         cr->batch->jobs[cr->job].sig_len;
+		/* Every RRSIG of each RRset that got new ones, read from the new
+		 * version itself (what will be published), so that the pass's
+		 * batches are freed already. */
+		size_t total = 0, n = 0;
+		for (size_t w = 0; w < c->nwork; w++) {
+			const work_t *wk = &c->work[w];
+			total += wk->ncreated > 0 ? (size_t)wk->ncreated + wk->nreused : 0;
 		}
-		uint8_t *space = malloc(total + 1);
-		crypto = items != NULL && space != NULL ? SIGN_OK : SIGN_ERR_NOMEM;
+		sign_verify_item_t *items = malloc((total + 1) * sizeof(*items));
+		crypto = items != NULL ? SIGN_OK : SIGN_ERR_NOMEM;
 		for (size_t w = 0; w < c->nwork && crypto == SIGN_OK; w++) {
 			const work_t *wk = &c->work[w];
+			if (wk->ncreated == 0) {
+				continue;
+			}
 			const zone_node_t *node =
 			        wk->nsec3 ? z->nsec3[wk->entry] : z->entries[wk->entry].node;
-			for (size_t k = 0; k < wk->ncreated; k++) {
-				const created_t *cr = &c->created[wk->created + k];
-				const sign_job_t *job = &cr->batch->jobs[cr->job];
-				size_t len = 0;
-				crypto = sign_rrsig_write(
-				        &cr->fields, sign_batch_sig(cr->batch, job), job->sig_len,
-				        space + used, total - used, &len);
-				if (crypto != SIGN_OK) {
-					break;
-				}
-				items[n++] =
-				        (sign_verify_item_t){node, node->slots[wk->slot].data->type,
-				                             space + used, (uint16_t)len};
-				used += len;
+			const zone_slot_t *slot = &node->slots[wk->slot];
+			size_t pos = 0;
+			zone_rdata_t rd;
+			while (slot->sigs != NULL && n < total &&
+			       zone_rrset_next(slot->sigs, &pos, &rd)) {
+				items[n++] = (sign_verify_item_t){node, slot->data->type, rd.data,
+				                                  rd.len};
 			}
 		}
 		if (crypto == SIGN_OK) {
 			crypto = verify_crypto(c, v, items, n);
 		}
 		free(items);
-		free(space);
 	}
 	sign_verify_free(v);
 	if (coverage != SIGN_OK && coverage != SIGN_ERR_VERIFY) {
@@ -706,6 +743,7 @@ static void ctx_deinit(ctx_t *c)
 	free(c->work);
 	free(c->reused);
 	free(c->created);
+	free(c->sigs);
 	sign_plan_deinit(&c->plan);
 	sign_pipeline_free(c->pipeline);
 }
@@ -777,10 +815,21 @@ int sign_zone(const zone_t *in, const zone_t *prev, const sign_keyset_t *ks,
 		ret = check_jobs(&c, z2);
 	}
 	if (ret == SIGN_OK) {
+		ret = compact(&c);
+	}
+	if (ret == SIGN_OK) {
 		ret = merge(&c, z2, &z3);
 	}
 	double t2 = now_s();
 	stats->t_sign = t2 - t1;
+	/* The signatures are in z3 now: give back the batches and the
+	 * intermediate version before verifying (the memory peak). */
+	for (size_t i = 0; i < c.nbatches; i++) {
+		sign_batch_free(c.batches[i]);
+		c.batches[i] = NULL;
+	}
+	zone_free(z2);
+	z2 = NULL;
 	if (ret == SIGN_OK) {
 		ret = verify(&c, z3);
 	}
