@@ -363,6 +363,10 @@ unsigned sign_pipeline_default_workers(const sign_key_t *key, double *latency_us
 	/* The share of each signature spent waiting on the device says how many
 	 * sessions keep it busy: all CPU (a local token) -> one per CPU. */
 	double ratio = cpu > 0 ? wall / cpu : 64.0;
-	double want = (double)cpus * (ratio < 1.0 ? 1.0 : ratio);
+	if (ratio < 3.0) {
+		/* Within what a busy machine's scheduling explains: local. */
+		return cpus;
+	}
+	double want = (double)cpus * ratio;
 	return want > 64.0 ? 64u : (unsigned)(want + 0.5);
 }
