@@ -18,6 +18,7 @@
 #include "signer/sign/sign_verify.h"
 #include "signer/zone/dname.h"
 #include "signer/zone/zone_error.h"
+#include "signer/zone/zone_write.h"
 
 #define BATCH_JOBS 128
 
@@ -111,21 +112,10 @@ static bool grow(void **v, size_t *cap, size_t n, size_t size)
 	return true;
 }
 
+/* The type's mnemonic or TYPEnnn, in buf (16 bytes). */
 static const char *type_name(uint16_t type, char *buf, size_t len)
 {
-	static const struct {
-		uint16_t type;
-		const char *name;
-	} names[] = {{1, "A"},    {2, "NS"},      {5, "CNAME"},   {6, "SOA"},    {12, "PTR"},
-	             {15, "MX"},  {16, "TXT"},    {28, "AAAA"},   {33, "SRV"},   {39, "DNAME"},
-	             {43, "DS"},  {47, "NSEC"},   {48, "DNSKEY"}, {50, "NSEC3"}, {51, "NSEC3PARAM"},
-	             {59, "CDS"}, {60, "CDNSKEY"}};
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (names[i].type == type) {
-			return names[i].name;
-		}
-	}
-	snprintf(buf, len, "TYPE%u", type);
+	zone_write_type_str(type, buf, len);
 	return buf;
 }
 
