@@ -84,6 +84,7 @@ typedef struct {
 	bool quiet;
 	bool tty;
 	double t_start;
+	size_t records; /* RRs loaded, for the progress line */
 } sign_args_t;
 
 /* Durations: a number with an optional unit s, m, h, d or w. */
@@ -221,8 +222,8 @@ static void progress(void *ctx, uint64_t done, uint64_t total)
 		bar[i] = i < fill ? '#' : '.';
 	}
 	bar[width] = '\0';
-	fprintf(stderr, "\r\033[Ksigning [%s] %llu/%llu signatures, %.0f/s", bar,
-	        (unsigned long long)done, (unsigned long long)total,
+	fprintf(stderr, "\r\033[K%zu records loaded; signing [%s] %llu/%llu signatures, %.0f/s",
+	        a->records, bar, (unsigned long long)done, (unsigned long long)total,
 	        el > 0 ? (double)done / el : 0.0);
 	fflush(stderr);
 }
@@ -388,6 +389,11 @@ static int run(sign_args_t *a)
 		}
 	}
 	double t_load = mono_s() - t0;
+	for (size_t i = 0; i < z->count; i++) {
+		for (size_t k = 0; k < z->entries[i].node->nslots; k++) {
+			a->records += z->entries[i].node->slots[k].data->count;
+		}
+	}
 
 	hsm_ctx_t *ctx = NULL;
 	void *config = NULL;
