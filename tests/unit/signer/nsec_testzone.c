@@ -1,5 +1,7 @@
 #include "tests/unit/signer/nsec_testzone.h"
 
+#include <CUnit/CUnit.h>
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,4 +268,20 @@ const char *nsec_testzone_types(const uint8_t *bitmap, size_t len)
 		                                        i ? " " : "", (unsigned)types[i]));
 	}
 	return buf;
+}
+
+const uint8_t *nsec_testzone_wire(const char *text)
+{
+	static uint8_t buf[4][DNAME_MAXLEN];
+	static int next;
+	uint8_t *out = buf[next++ % 4];
+	CU_ASSERT_EQUAL_FATAL(dname_from_str(text, NULL, out, DNAME_MAXLEN, NULL), ZONE_OK);
+	return out;
+}
+
+zone_t *nsec_testzone_text(const char *text, const char *origin)
+{
+	zone_t *z = NULL;
+	CU_ASSERT_EQUAL_FATAL(nsec_testzone_load(NULL, text, origin, &z, NULL), 0);
+	return z;
 }

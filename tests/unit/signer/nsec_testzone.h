@@ -48,6 +48,13 @@ void nsec_testzone_rrs_free(nsec_testzone_rrs_t *rrs);
  * with occluded data, types above 255, a mixed-case owner; SOA TTL 7200,
  * MINIMUM 300. The tests' expected chains are what dnssec-signzone 9.18.49
  * wrote for it (NSEC; NSEC3 1 0 0 -; NSEC3 with -A). */
+/* The wire form of a name in presentation form (one of four static buffers,
+ * reused in turn); a failed conversion fails the running test. */
+const uint8_t *nsec_testzone_wire(const char *text);
+
+/* nsec_testzone_load() of text at origin; a failure fails the running test. */
+zone_t *nsec_testzone_text(const char *text, const char *origin);
+
 extern const char nsec_testzone_sample[];
 
 /* The types of a bitmap as BIND writes them ("NS SOA RRSIG NSEC DNSKEY",

@@ -19,22 +19,6 @@ static const char *appendix_a(const char *file)
 	return path;
 }
 
-static const uint8_t *wire(const char *text)
-{
-	static uint8_t buf[4][DNAME_MAXLEN];
-	static int next;
-	uint8_t *out = buf[next++ % 4];
-	CU_ASSERT_EQUAL_FATAL(dname_from_str(text, NULL, out, DNAME_MAXLEN, NULL), ZONE_OK);
-	return out;
-}
-
-static zone_t *load_text(const char *text, const char *origin)
-{
-	zone_t *z = NULL;
-	CU_ASSERT_EQUAL_FATAL(nsec_testzone_load(NULL, text, origin, &z, NULL), 0);
-	return z;
-}
-
 static zone_t *build(const zone_t *z)
 {
 	zone_t *out = NULL;
@@ -89,13 +73,13 @@ static void check_chain(const zone_t *z, const expect_t *want, size_t n, uint32_
 	CU_ASSERT_EQUAL(count_nsec(z), n);
 	size_t prev = 0;
 	for (size_t k = 0; k < n; k++) {
-		const zone_rrset_t *r = nsec_at(z, wire(want[k].owner));
+		const zone_rrset_t *r = nsec_at(z, nsec_testzone_wire(want[k].owner));
 		CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 		const uint8_t *next = NULL, *bitmap = NULL;
 		size_t blen = 0, idx = 0;
 		nsec_rdata(r, &next, &bitmap, &blen);
 		CU_ASSERT_EQUAL(r->ttl, ttl);
-		if (!dname_equal(next, wire(want[k].next))) {
+		if (!dname_equal(next, nsec_testzone_wire(want[k].next))) {
 			fprintf(stderr, "\n  %s: next %s, want %s\n", want[k].owner,
 			        nsec_testzone_name(next), want[k].next);
 			CU_FAIL("next name");
@@ -106,7 +90,7 @@ static void check_chain(const zone_t *z, const expect_t *want, size_t n, uint32_
 			        want[k].types);
 			CU_FAIL("bitmap");
 		}
-		CU_ASSERT_TRUE(zone_find(z, wire(want[k].owner), &idx));
+		CU_ASSERT_TRUE(zone_find(z, nsec_testzone_wire(want[k].owner), &idx));
 		CU_ASSERT(k == 0 || idx > prev);
 		prev = idx;
 	}
@@ -322,7 +306,7 @@ static void test_nsec_chain_equals_dnssec_signzone_at_cuts_ents_wildcards_dname(
 	        {"sec.t.test.", "*.w.t.test.", "NS DS RRSIG NSEC"},
 	        {"*.w.t.test.", "t.test.", "TXT RRSIG NSEC"},
 	};
-	zone_t *z = load_text(nsec_testzone_sample, "t.test.");
+	zone_t *z = nsec_testzone_text(nsec_testzone_sample, "t.test.");
 	zone_t *out = build(z);
 	/* SOA TTL 7200, MINIMUM 300. */
 	check_chain(out, want, sizeof(want) / sizeof(want[0]), 300);
@@ -331,7 +315,7 @@ static void test_nsec_chain_equals_dnssec_signzone_at_cuts_ents_wildcards_dname(
 	                                   "ns.sec.t.test.", "x.ins.t.test.", "deep.x.ins.t.test.",
 	                                   "occ.dn.t.test."};
 	for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
-		CU_ASSERT_PTR_NULL(nsec_at(out, wire(none[i])));
+		CU_ASSERT_PTR_NULL(nsec_at(out, nsec_testzone_wire(none[i])));
 	}
 	zone_free(out);
 	zone_free(z);
@@ -345,13 +329,13 @@ static void test_nsec_ttl_is_the_lower_of_soa_ttl_and_minimum(void)
 	};
 	static const uint32_t want[] = {3600, 60};
 	for (size_t i = 0; i < 2; i++) {
-		zone_t *z = load_text(zones[i], "ttl.test.");
+		zone_t *z = nsec_testzone_text(zones[i], "ttl.test.");
 		uint32_t ttl = 0;
 		CU_ASSERT_EQUAL(nsec_ttl(z, &ttl), NSEC_OK);
 		CU_ASSERT_EQUAL(ttl, want[i]);
 		zone_t *out = build(z);
-		CU_ASSERT_EQUAL(nsec_at(out, wire("ttl.test."))->ttl, want[i]);
-		CU_ASSERT_EQUAL(nsec_at(out, wire("ns.ttl.test."))->ttl, want[i]);
+		CU_ASSERT_EQUAL(nsec_at(out, nsec_testzone_wire("ttl.test."))->ttl, want[i]);
+		CU_ASSERT_EQUAL(nsec_at(out, nsec_testzone_wire("ns.ttl.test."))->ttl, want[i]);
 		zone_free(out);
 		zone_free(z);
 	}
@@ -359,7 +343,7 @@ static void test_nsec_ttl_is_the_lower_of_soa_ttl_and_minimum(void)
 
 static void test_nsec_build_without_soa_fails_and_writes_nothing(void)
 {
-	zone_t *z = load_text("@ NS ns\nns A 192.0.2.1\n", "nosoa.test.");
+	zone_t *z = nsec_testzone_text("@ NS ns\nns A 192.0.2.1\n", "nosoa.test.");
 	zone_t *out = (zone_t *)&out;
 	uint32_t ttl = 42;
 	CU_ASSERT_EQUAL(nsec_build(z, &out), NSEC_ERR_NO_SOA);
@@ -372,7 +356,7 @@ static void test_nsec_build_without_soa_fails_and_writes_nothing(void)
 
 static void test_nsec_build_leaves_its_input_unchanged(void)
 {
-	zone_t *z = load_text(nsec_testzone_sample, "t.test.");
+	zone_t *z = nsec_testzone_text(nsec_testzone_sample, "t.test.");
 	size_t count = z->count;
 	zone_node_t **before = malloc(count * sizeof(*before));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(before);
@@ -387,8 +371,8 @@ static void test_nsec_build_leaves_its_input_unchanged(void)
 	CU_ASSERT_EQUAL(count_nsec(z), 0);
 	/* Names outside the chain are shared with the input. */
 	size_t a = 0, b = 0;
-	CU_ASSERT_TRUE(zone_find(z, wire("ns.ins.t.test."), &a));
-	CU_ASSERT_TRUE(zone_find(out, wire("ns.ins.t.test."), &b));
+	CU_ASSERT_TRUE(zone_find(z, nsec_testzone_wire("ns.ins.t.test."), &a));
+	CU_ASSERT_TRUE(zone_find(out, nsec_testzone_wire("ns.ins.t.test."), &b));
 	CU_ASSERT_PTR_EQUAL(z->entries[a].node, out->entries[b].node);
 	CU_ASSERT_EQUAL(out->count, count);
 	free(before);
@@ -413,12 +397,12 @@ static zone_node_t *with_sigs(const zone_node_t *node, uint16_t type)
 
 static void test_nsec_rebuild_keeps_unchanged_nsec_and_their_rrsigs(void)
 {
-	zone_t *z = load_text(nsec_testzone_sample, "t.test.");
+	zone_t *z = nsec_testzone_text(nsec_testzone_sample, "t.test.");
 	zone_t *first = build(z);
 	/* Sign one NSEC (a stand-in RRSIG), then rebuild: nothing changes, so
 	 * every node is shared, that RRSIG included. */
 	size_t i = 0;
-	CU_ASSERT_TRUE_FATAL(zone_find(first, wire("h.t.test."), &i));
+	CU_ASSERT_TRUE_FATAL(zone_find(first, nsec_testzone_wire("h.t.test."), &i));
 	zone_node_t *signed_h = with_sigs(first->entries[i].node, ZONE_TYPE_NSEC);
 	zone_t *signed_zone = NULL;
 	CU_ASSERT_EQUAL_FATAL(zone_replace(first, &signed_h, 1, &signed_zone, NULL), ZONE_OK);
@@ -430,14 +414,14 @@ static void test_nsec_rebuild_keeps_unchanged_nsec_and_their_rrsigs(void)
 			CU_ASSERT_PTR_EQUAL(second->entries[k].node, signed_zone->entries[k].node);
 		}
 	}
-	CU_ASSERT_TRUE_FATAL(zone_find(second, wire("h.t.test."), &i));
+	CU_ASSERT_TRUE_FATAL(zone_find(second, nsec_testzone_wire("h.t.test."), &i));
 	CU_ASSERT_PTR_NOT_NULL(zone_node_find(second->entries[i].node, ZONE_TYPE_NSEC)->sigs);
 
 	/* A new name changes only its own NSEC and its predecessor's. */
 	static const char *added = "$ORIGIN t.test.\nhh A 192.0.2.7\n";
-	zone_t *extra = load_text(added, "t.test.");
+	zone_t *extra = nsec_testzone_text(added, "t.test.");
 	size_t at = 0;
-	CU_ASSERT_TRUE_FATAL(zone_find(extra, wire("hh.t.test."), &at));
+	CU_ASSERT_TRUE_FATAL(zone_find(extra, nsec_testzone_wire("hh.t.test."), &at));
 	zone_node_t *hh = zone_node_ref(extra->entries[at].node);
 	zone_t *grown = NULL;
 	CU_ASSERT_EQUAL_FATAL(zone_replace(second, &hh, 1, &grown, NULL), ZONE_OK);
@@ -456,13 +440,13 @@ static void test_nsec_rebuild_keeps_unchanged_nsec_and_their_rrsigs(void)
 	CU_ASSERT_EQUAL(changed, 2);
 	const uint8_t *next = NULL, *bitmap = NULL;
 	size_t blen = 0;
-	nsec_rdata(nsec_at(third, wire("h.t.test.")), &next, &bitmap, &blen);
-	CU_ASSERT_TRUE(dname_equal(next, wire("hh.t.test.")));
+	nsec_rdata(nsec_at(third, nsec_testzone_wire("h.t.test.")), &next, &bitmap, &blen);
+	CU_ASSERT_TRUE(dname_equal(next, nsec_testzone_wire("hh.t.test.")));
 	/* h's NSEC changed: its stale RRSIG went with it. */
-	CU_ASSERT_TRUE_FATAL(zone_find(third, wire("h.t.test."), &i));
+	CU_ASSERT_TRUE_FATAL(zone_find(third, nsec_testzone_wire("h.t.test."), &i));
 	CU_ASSERT_PTR_NULL(zone_node_find(third->entries[i].node, ZONE_TYPE_NSEC)->sigs);
-	nsec_rdata(nsec_at(third, wire("hh.t.test.")), &next, &bitmap, &blen);
-	CU_ASSERT_TRUE(dname_equal(next, wire("ins.t.test.")));
+	nsec_rdata(nsec_at(third, nsec_testzone_wire("hh.t.test.")), &next, &bitmap, &blen);
+	CU_ASSERT_TRUE(dname_equal(next, nsec_testzone_wire("ins.t.test.")));
 	CU_ASSERT_STRING_EQUAL(nsec_testzone_types(bitmap, blen), "A RRSIG NSEC");
 	zone_free(third);
 	zone_free(grown);
@@ -481,7 +465,7 @@ static zone_node_t *one_rrset(const char *owner, uint16_t type, const void *rdat
 	CU_ASSERT_EQUAL_FATAL(zone_rrset_new(type, 300, &rd, 1, &r), ZONE_OK);
 	zone_slot_t slot = {r, NULL};
 	zone_node_t *node = NULL;
-	CU_ASSERT_EQUAL_FATAL(zone_node_new(wire(owner), &slot, 1, &node), ZONE_OK);
+	CU_ASSERT_EQUAL_FATAL(zone_node_new(nsec_testzone_wire(owner), &slot, 1, &node), ZONE_OK);
 	zone_rrset_unref(r);
 	return node;
 }
@@ -501,11 +485,11 @@ static zone_node_t *plus(zone_node_t *node, uint16_t type, const void *rdata, si
 
 static void test_nsec_rebuild_removes_stale_nsec_nsec3_and_nsec3param(void)
 {
-	zone_t *z = load_text(nsec_testzone_sample, "t.test.");
+	zone_t *z = nsec_testzone_text(nsec_testzone_sample, "t.test.");
 	static const uint8_t stale[] = {0, 0, 1, 0x40}; /* next ".", type A */
 	static const uint8_t param[] = {1, 0, 0, 0, 0};
 	size_t i = 0;
-	CU_ASSERT_TRUE_FATAL(zone_find(z, wire("t.test."), &i));
+	CU_ASSERT_TRUE_FATAL(zone_find(z, nsec_testzone_wire("t.test."), &i));
 	zone_node_t *changed[] = {
 	        /* NSEC3PARAM and an NSEC3 at the apex, a wrong NSEC at ns1. */
 	        plus(plus(zone_node_ref(z->entries[i].node), ZONE_TYPE_NSEC3PARAM, param, 5),
@@ -515,9 +499,9 @@ static void test_nsec_rebuild_removes_stale_nsec_nsec3_and_nsec3param(void)
 	        NULL,
 	        one_rrset("only-nsec.t.test.", ZONE_TYPE_NSEC, stale, sizeof(stale)),
 	};
-	CU_ASSERT_TRUE_FATAL(zone_find(z, wire("ns1.t.test."), &i));
+	CU_ASSERT_TRUE_FATAL(zone_find(z, nsec_testzone_wire("ns1.t.test."), &i));
 	changed[1] = plus(zone_node_ref(z->entries[i].node), ZONE_TYPE_NSEC, stale, sizeof(stale));
-	CU_ASSERT_TRUE_FATAL(zone_find(z, wire("ns.ins.t.test."), &i));
+	CU_ASSERT_TRUE_FATAL(zone_find(z, nsec_testzone_wire("ns.ins.t.test."), &i));
 	changed[2] = plus(zone_node_ref(z->entries[i].node), ZONE_TYPE_NSEC, stale, sizeof(stale));
 	zone_t *dirty = NULL;
 	CU_ASSERT_EQUAL_FATAL(zone_replace(z, changed, 4, &dirty, NULL), ZONE_OK);
@@ -529,14 +513,14 @@ static void test_nsec_rebuild_removes_stale_nsec_nsec3_and_nsec3param(void)
 	CU_ASSERT_EQUAL(out->nsec3_count, 0);
 	CU_ASSERT_PTR_NULL(zone_apex_rrset(out, ZONE_TYPE_NSEC3PARAM));
 	CU_ASSERT_PTR_NULL(zone_apex_rrset(out, ZONE_TYPE_NSEC3));
-	CU_ASSERT_PTR_NULL(nsec_at(out, wire("ns.ins.t.test.")));
-	CU_ASSERT_FALSE(zone_find(out, wire("only-nsec.t.test."), &i));
+	CU_ASSERT_PTR_NULL(nsec_at(out, nsec_testzone_wire("ns.ins.t.test.")));
+	CU_ASSERT_FALSE(zone_find(out, nsec_testzone_wire("only-nsec.t.test."), &i));
 	const uint8_t *next = NULL, *bitmap = NULL;
 	size_t blen = 0;
-	nsec_rdata(nsec_at(out, wire("ns1.t.test.")), &next, &bitmap, &blen);
-	CU_ASSERT_TRUE(dname_equal(next, wire("sec.t.test.")));
+	nsec_rdata(nsec_at(out, nsec_testzone_wire("ns1.t.test.")), &next, &bitmap, &blen);
+	CU_ASSERT_TRUE(dname_equal(next, nsec_testzone_wire("sec.t.test.")));
 	CU_ASSERT_STRING_EQUAL(nsec_testzone_types(bitmap, blen), "A RRSIG NSEC");
-	nsec_rdata(nsec_at(out, wire("t.test.")), &next, &bitmap, &blen);
+	nsec_rdata(nsec_at(out, nsec_testzone_wire("t.test.")), &next, &bitmap, &blen);
 	CU_ASSERT_STRING_EQUAL(nsec_testzone_types(bitmap, blen), "NS SOA RRSIG NSEC DNSKEY");
 	CU_ASSERT_EQUAL(count_nsec(out), 11);
 	zone_free(out);
@@ -546,7 +530,7 @@ static void test_nsec_rebuild_removes_stale_nsec_nsec3_and_nsec3param(void)
 
 static void test_nsec_types_follow_the_name_kind(void)
 {
-	zone_t *z = load_text(nsec_testzone_sample, "t.test.");
+	zone_t *z = nsec_testzone_text(nsec_testzone_sample, "t.test.");
 	static const struct {
 		const char *name;
 		bool in_chain;
@@ -563,7 +547,7 @@ static void test_nsec_types_follow_the_name_kind(void)
 	};
 	for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
 		size_t i = 0;
-		CU_ASSERT_TRUE_FATAL(zone_find(z, wire(want[k].name), &i));
+		CU_ASSERT_TRUE_FATAL(zone_find(z, nsec_testzone_wire(want[k].name), &i));
 		const zone_entry_t *e = &z->entries[i];
 		CU_ASSERT_EQUAL(nsec_in_chain(e), want[k].in_chain);
 		if (want[k].nsec == NULL) {
@@ -584,7 +568,7 @@ static void test_nsec_types_follow_the_name_kind(void)
 	/* Too small a buffer: *n untouched. */
 	size_t i = 0, n = 77;
 	uint16_t types[4];
-	CU_ASSERT_TRUE_FATAL(zone_find(z, wire("t.test."), &i));
+	CU_ASSERT_TRUE_FATAL(zone_find(z, nsec_testzone_wire("t.test."), &i));
 	CU_ASSERT_EQUAL(nsec_types(&z->entries[i], NSEC_KIND_NSEC, types, 4, &n), NSEC_ERR_BUFFER);
 	CU_ASSERT_EQUAL(n, 77);
 	zone_free(z);

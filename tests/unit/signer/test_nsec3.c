@@ -19,22 +19,6 @@ static const char *testdata(const char *file)
 	return path;
 }
 
-static const uint8_t *wire(const char *text)
-{
-	static uint8_t buf[4][DNAME_MAXLEN];
-	static int next;
-	uint8_t *out = buf[next++ % 4];
-	CU_ASSERT_EQUAL_FATAL(dname_from_str(text, NULL, out, DNAME_MAXLEN, NULL), ZONE_OK);
-	return out;
-}
-
-static zone_t *load_text(const char *text, const char *origin)
-{
-	zone_t *z = NULL;
-	CU_ASSERT_EQUAL_FATAL(nsec_testzone_load(NULL, text, origin, &z, NULL), 0);
-	return z;
-}
-
 static nsec3_params_t params(uint16_t iterations, const char *salt_hex, bool opt_out)
 {
 	nsec3_params_t p = {.iterations = iterations, .opt_out = opt_out};
@@ -177,13 +161,13 @@ static void test_nsec3_hash_matches_rfc5155_vectors(void)
 		}
 		uint8_t hash[NSEC3_HASH_LEN], again[NSEC3_HASH_LEN];
 		char label[NSEC3_LABEL_LEN + 1];
-		CU_ASSERT_EQUAL(nsec3_hasher_hash(h, wire(name), hash), NSEC_OK);
+		CU_ASSERT_EQUAL(nsec3_hasher_hash(h, nsec_testzone_wire(name), hash), NSEC_OK);
 		nsec3_base32hex(hash, label);
 		if (strcmp(label, want) != 0) {
 			fprintf(stderr, "\n  %s: %s, want %s\n", name, label, want);
 			CU_FAIL("RFC 5155 hash");
 		}
-		CU_ASSERT_EQUAL(nsec3_hash(&p, wire(name), again), NSEC_OK);
+		CU_ASSERT_EQUAL(nsec3_hash(&p, nsec_testzone_wire(name), again), NSEC_OK);
 		CU_ASSERT_EQUAL(memcmp(hash, again, NSEC3_HASH_LEN), 0);
 		checked++;
 	}
@@ -197,15 +181,15 @@ static void test_nsec3_hash_ignores_case(void)
 	nsec3_params_t p = params(12, "aabbccdd", false);
 	uint8_t a[NSEC3_HASH_LEN], b[NSEC3_HASH_LEN];
 	char label[NSEC3_LABEL_LEN + 1];
-	CU_ASSERT_EQUAL(nsec3_hash(&p, wire("X.W.Example."), a), NSEC_OK);
-	CU_ASSERT_EQUAL(nsec3_hash(&p, wire("x.w.example."), b), NSEC_OK);
+	CU_ASSERT_EQUAL(nsec3_hash(&p, nsec_testzone_wire("X.W.Example."), a), NSEC_OK);
+	CU_ASSERT_EQUAL(nsec3_hash(&p, nsec_testzone_wire("x.w.example."), b), NSEC_OK);
 	CU_ASSERT_EQUAL(memcmp(a, b, NSEC3_HASH_LEN), 0);
 	nsec3_base32hex(a, label);
 	CU_ASSERT_STRING_EQUAL(label, "b4um86eghhds6nea196smvmlo4ors995");
 	/* No salt, no extra iteration (RFC 9276 defaults); checked with
 	 * ldns-nsec3-hash -t 0. */
 	nsec3_params_t none = params(0, "", false);
-	CU_ASSERT_EQUAL(nsec3_hash(&none, wire("t.test."), a), NSEC_OK);
+	CU_ASSERT_EQUAL(nsec3_hash(&none, nsec_testzone_wire("t.test."), a), NSEC_OK);
 	nsec3_base32hex(a, label);
 	CU_ASSERT_STRING_EQUAL(label, "i1n1oa323bv8vrfqoig21lgdnrsn06vv");
 }
@@ -218,29 +202,34 @@ static void test_nsec3_owner_names_round_trip(void)
 	}
 	uint8_t owner[DNAME_MAXLEN];
 	size_t len = 0;
-	CU_ASSERT_EQUAL(nsec3_owner(hash, wire("example."), owner, &len), NSEC_OK);
+	CU_ASSERT_EQUAL(nsec3_owner(hash, nsec_testzone_wire("example."), owner, &len), NSEC_OK);
 	CU_ASSERT_EQUAL(len, 1 + 32 + 9);
 	CU_ASSERT_EQUAL(owner[0], 32);
 	CU_ASSERT_TRUE(nsec3_owner_hash(owner, back));
 	CU_ASSERT_EQUAL(memcmp(hash, back, NSEC3_HASH_LEN), 0);
 	/* Upper case reads back too (BIND writes it so). */
-	CU_ASSERT_TRUE(nsec3_owner_hash(wire("0P9MHAVEQVM6T7VBL5LOP2U3T2RP3TOM.example."), back));
+	CU_ASSERT_TRUE(nsec3_owner_hash(
+	        nsec_testzone_wire("0P9MHAVEQVM6T7VBL5LOP2U3T2RP3TOM.example."), back));
 	char label[NSEC3_LABEL_LEN + 1];
 	nsec3_base32hex(back, label);
 	CU_ASSERT_STRING_EQUAL(label, "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom");
 	/* Not a hash label. */
-	CU_ASSERT_FALSE(nsec3_owner_hash(wire("0p9mhaveqvm6t7vbl5lop2u3t2rp3to.example."), back));
-	CU_ASSERT_FALSE(nsec3_owner_hash(wire("0p9mhaveqvm6t7vbl5lop2u3t2rp3tow.example."), back));
-	CU_ASSERT_FALSE(nsec3_owner_hash(wire("0p9mhaveqvm6t7vbl5lop2u3t2rp3to-.example."), back));
-	CU_ASSERT_FALSE(nsec3_owner_hash(wire("example."), back));
+	CU_ASSERT_FALSE(nsec3_owner_hash(
+	        nsec_testzone_wire("0p9mhaveqvm6t7vbl5lop2u3t2rp3to.example."), back));
+	CU_ASSERT_FALSE(nsec3_owner_hash(
+	        nsec_testzone_wire("0p9mhaveqvm6t7vbl5lop2u3t2rp3tow.example."), back));
+	CU_ASSERT_FALSE(nsec3_owner_hash(
+	        nsec_testzone_wire("0p9mhaveqvm6t7vbl5lop2u3t2rp3to-.example."), back));
+	CU_ASSERT_FALSE(nsec3_owner_hash(nsec_testzone_wire("example."), back));
 	CU_ASSERT_STRING_EQUAL(label, "0p9mhaveqvm6t7vbl5lop2u3t2rp3tom");
 
 	/* The longest apex that still fits: 222 octets (1 + 32 + 222 = 255). */
-	CU_ASSERT_EQUAL_FATAL(dname_length(wire(long_apex(222))), 222);
-	CU_ASSERT_EQUAL(nsec3_owner(hash, wire(long_apex(222)), owner, &len), NSEC_OK);
+	CU_ASSERT_EQUAL_FATAL(dname_length(nsec_testzone_wire(long_apex(222))), 222);
+	CU_ASSERT_EQUAL(nsec3_owner(hash, nsec_testzone_wire(long_apex(222)), owner, &len),
+	                NSEC_OK);
 	CU_ASSERT_EQUAL(len, 255);
 	len = 7;
-	CU_ASSERT_EQUAL(nsec3_owner(hash, wire(long_apex(223)), owner, &len),
+	CU_ASSERT_EQUAL(nsec3_owner(hash, nsec_testzone_wire(long_apex(223)), owner, &len),
 	                NSEC_ERR_NAME_TOO_LONG);
 	CU_ASSERT_EQUAL(len, 7);
 }
@@ -330,7 +319,7 @@ static void test_nsec3_chain_of_rfc4035_unsigned_zone_matches_bind_for_shared_na
 		snprintf(theirs, sizeof(theirs), "%s",
 		         nsec_testzone_types(want->data + head, want->len - head));
 		if (dname_equal(out->nsec3[i]->owner,
-		                wire("q0tt0cnbos6ecvmbdbacq2jbfi6u53g5.example."))) {
+		                nsec_testzone_wire("q0tt0cnbos6ecvmbdbacq2jbfi6u53g5.example."))) {
 			CU_ASSERT_STRING_EQUAL(ours, "NS SOA MX RRSIG NSEC3PARAM");
 			CU_ASSERT_STRING_EQUAL(theirs, "NS SOA MX RRSIG DNSKEY NSEC3PARAM");
 		} else {
@@ -412,7 +401,7 @@ static void test_nsec3_chain_equals_dnssec_signzone_at_cuts_ents_wildcards_dname
 	        {"s798a8h6ufastsv4nur8amq9585h064l", "28amjflqmqs9l01sjhvghpdl5ndjado4",
 	         "AAAA RRSIG"}, /* MiXeD */
 	};
-	zone_t *z = load_text(nsec_testzone_sample, "t.test.");
+	zone_t *z = nsec_testzone_text(nsec_testzone_sample, "t.test.");
 	nsec3_params_t p = params(0, "", false);
 	zone_t *out = build(z, &p);
 	check_table(out, want, sizeof(want) / sizeof(want[0]));
@@ -450,7 +439,7 @@ static void test_nsec3_opt_out_equals_dnssec_signzone(void)
 	        {"s798a8h6ufastsv4nur8amq9585h064l", "28amjflqmqs9l01sjhvghpdl5ndjado4",
 	         "AAAA RRSIG"},
 	};
-	zone_t *z = load_text(nsec_testzone_sample, "t.test.");
+	zone_t *z = nsec_testzone_text(nsec_testzone_sample, "t.test.");
 	nsec3_params_t p = params(0, "", true);
 	zone_t *out = build(z, &p);
 	check_table(out, want, sizeof(want) / sizeof(want[0]));
@@ -462,32 +451,32 @@ static void test_nsec3_opt_out_equals_dnssec_signzone(void)
 
 static void test_nsec3_select_takes_ents_only_above_chain_names(void)
 {
-	zone_t *z = load_text(nsec_testzone_sample, "t.test.");
+	zone_t *z = nsec_testzone_text(nsec_testzone_sample, "t.test.");
 	bool *in = malloc(z->count * sizeof(*in));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(in);
 	size_t n = 0, i = 0;
 	nsec3_select(z, false, in, &n);
 	CU_ASSERT_EQUAL(n, 16);
-	CU_ASSERT_TRUE(zone_find(z, wire("ent2.t.test."), &i));
+	CU_ASSERT_TRUE(zone_find(z, nsec_testzone_wire("ent2.t.test."), &i));
 	CU_ASSERT_TRUE(in[i]);
-	CU_ASSERT_TRUE(zone_find(z, wire("x.ins.t.test."), &i));
+	CU_ASSERT_TRUE(zone_find(z, nsec_testzone_wire("x.ins.t.test."), &i));
 	CU_ASSERT_FALSE(in[i]);
 	nsec3_select(z, true, in, &n);
 	CU_ASSERT_EQUAL(n, 13);
-	CU_ASSERT_TRUE(zone_find(z, wire("ent2.t.test."), &i));
+	CU_ASSERT_TRUE(zone_find(z, nsec_testzone_wire("ent2.t.test."), &i));
 	CU_ASSERT_FALSE(in[i]);
-	CU_ASSERT_TRUE(zone_find(z, wire("d.ent2.t.test."), &i));
+	CU_ASSERT_TRUE(zone_find(z, nsec_testzone_wire("d.ent2.t.test."), &i));
 	CU_ASSERT_FALSE(in[i]);
-	CU_ASSERT_TRUE(zone_find(z, wire("ent3.t.test."), &i));
+	CU_ASSERT_TRUE(zone_find(z, nsec_testzone_wire("ent3.t.test."), &i));
 	CU_ASSERT_TRUE(in[i]);
 	free(in);
 	zone_free(z);
 
 	/* Nested empty non-terminals, one with a signed name far below, one
 	 * with only an opted-out delegation. */
-	z = load_text("@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n"
-	              "a.b.c.d A 192.0.2.2\nx.b.c.d NS ns\nz.y.c.d NS ns\n",
-	              "n.test.");
+	z = nsec_testzone_text("@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n"
+	                       "a.b.c.d A 192.0.2.2\nx.b.c.d NS ns\nz.y.c.d NS ns\n",
+	                       "n.test.");
 	in = malloc(z->count * sizeof(*in));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(in);
 	nsec3_select(z, true, in, &n);
@@ -500,7 +489,7 @@ static void test_nsec3_select_takes_ents_only_above_chain_names(void)
 	        {"z.y.c.d.n.test.", false},
 	};
 	for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
-		CU_ASSERT_TRUE_FATAL(zone_find(z, wire(want[k].name), &i));
+		CU_ASSERT_TRUE_FATAL(zone_find(z, nsec_testzone_wire(want[k].name), &i));
 		CU_ASSERT_EQUAL(in[i], want[k].in);
 	}
 	CU_ASSERT_EQUAL(n, 6); /* apex, ns, d, c.d, b.c.d, a.b.c.d */
@@ -510,7 +499,7 @@ static void test_nsec3_select_takes_ents_only_above_chain_names(void)
 
 static void test_nsec3_refuses_more_than_50_iterations(void)
 {
-	zone_t *z = load_text(nsec_testzone_sample, "t.test.");
+	zone_t *z = nsec_testzone_text(nsec_testzone_sample, "t.test.");
 	nsec3_params_t p = params(51, "", false);
 	zone_t *out = (zone_t *)&out;
 	CU_ASSERT_EQUAL(nsec3_build(z, &p, &out, NULL), NSEC_ERR_ITERATIONS);
@@ -529,10 +518,10 @@ static void test_nsec3_build_without_soa_or_with_too_long_apex_fails(void)
 {
 	nsec3_params_t p = params(0, "", false);
 	zone_t *out = (zone_t *)&out;
-	zone_t *z = load_text("@ NS ns\nns A 192.0.2.1\n", "nosoa.test.");
+	zone_t *z = nsec_testzone_text("@ NS ns\nns A 192.0.2.1\n", "nosoa.test.");
 	CU_ASSERT_EQUAL(nsec3_build(z, &p, &out, NULL), NSEC_ERR_NO_SOA);
 	zone_free(z);
-	z = load_text("@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n", long_apex(223));
+	z = nsec_testzone_text("@ SOA ns hm 1 2 3 4 5\n@ NS ns\nns A 192.0.2.1\n", long_apex(223));
 	CU_ASSERT_EQUAL(nsec3_build(z, &p, &out, NULL), NSEC_ERR_NAME_TOO_LONG);
 	CU_ASSERT_PTR_EQUAL(out, (zone_t *)&out);
 	zone_free(z);
@@ -541,12 +530,12 @@ static void test_nsec3_build_without_soa_or_with_too_long_apex_fails(void)
 static void test_nsec3_chain_reports_a_hash_collision_with_both_names(void)
 {
 	/* SHA-1 collisions of names cannot be made: forge the hashes. */
-	zone_t *z = load_text(nsec_testzone_sample, "t.test.");
+	zone_t *z = nsec_testzone_text(nsec_testzone_sample, "t.test.");
 	nsec3_params_t p = params(0, "", false);
 	size_t a = 0, b = 0, c = 0;
-	CU_ASSERT_TRUE_FATAL(zone_find(z, wire("ns1.t.test."), &a));
-	CU_ASSERT_TRUE_FATAL(zone_find(z, wire("h.t.test."), &b));
-	CU_ASSERT_TRUE_FATAL(zone_find(z, wire("t.test."), &c));
+	CU_ASSERT_TRUE_FATAL(zone_find(z, nsec_testzone_wire("ns1.t.test."), &a));
+	CU_ASSERT_TRUE_FATAL(zone_find(z, nsec_testzone_wire("h.t.test."), &b));
+	CU_ASSERT_TRUE_FATAL(zone_find(z, nsec_testzone_wire("t.test."), &c));
 	nsec3_item_t items[3] = {{{0}, (uint32_t)a}, {{0}, (uint32_t)c}, {{0}, (uint32_t)b}};
 	memset(items[0].hash, 0x42, NSEC3_HASH_LEN);
 	memset(items[1].hash, 0x01, NSEC3_HASH_LEN);
@@ -557,8 +546,8 @@ static void test_nsec3_chain_reports_a_hash_collision_with_both_names(void)
 	CU_ASSERT_EQUAL(nsec3_chain(z, &p, 300, items, 3, &nodes, &coll), NSEC_ERR_COLLISION);
 	CU_ASSERT_PTR_EQUAL(nodes, (zone_node_t **)&nodes);
 	/* Both names, in zone order (h before ns1). */
-	CU_ASSERT_TRUE(dname_equal(coll.name1, wire("h.t.test.")));
-	CU_ASSERT_TRUE(dname_equal(coll.name2, wire("ns1.t.test.")));
+	CU_ASSERT_TRUE(dname_equal(coll.name1, nsec_testzone_wire("h.t.test.")));
+	CU_ASSERT_TRUE(dname_equal(coll.name2, nsec_testzone_wire("ns1.t.test.")));
 	CU_ASSERT_STRING_EQUAL(nsec_strerror(NSEC_ERR_COLLISION), "NSEC3 hash collision");
 	/* Without the collision: three nodes, closed. */
 	items[0] = (nsec3_item_t){{0}, (uint32_t)a};
@@ -580,7 +569,7 @@ static void test_nsec3_chain_reports_a_hash_collision_with_both_names(void)
 
 static void test_nsec3_rebuild_shares_unchanged_records_and_drops_nsec(void)
 {
-	zone_t *z = load_text(nsec_testzone_sample, "t.test.");
+	zone_t *z = nsec_testzone_text(nsec_testzone_sample, "t.test.");
 	zone_t *with_nsec = NULL;
 	CU_ASSERT_EQUAL_FATAL(nsec_build(z, &with_nsec), NSEC_OK);
 	nsec3_params_t p = params(0, "", false);
@@ -624,7 +613,7 @@ static void test_nsec3_chain_of_100k_delegations(void)
 	const size_t n = 100000;
 	zone_node_t **nodes = malloc((n + 2) * sizeof(*nodes));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(nodes);
-	zone_t *seed = load_text("@ SOA ns hm 1 2 3 4 5\n@ NS ns.example.\n", "tld.");
+	zone_t *seed = nsec_testzone_text("@ SOA ns hm 1 2 3 4 5\n@ NS ns.example.\n", "tld.");
 	uint8_t ns_rd[] = "\002ns\007example\000";
 	uint8_t ds_rd[36] = {0x30, 0x39, 13, 2};
 	zone_rdata_t ns = {ns_rd, sizeof(ns_rd) - 1}, ds = {ds_rd, sizeof(ds_rd)};
