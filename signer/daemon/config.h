@@ -11,6 +11,38 @@
  *       combined_mechanisms: false     # optional, hash-and-sign mechanisms
  *       retry_budget: 60               # optional, seconds
  *
+ *   server:                          # signerd's RPC endpoints and limits
+ *     socket: /run/signer/signerd.sock # Unix socket (default ./signerd.sock)
+ *     socket_mode: "0660"            # never world-accessible
+ *     socket_owner: signer           # optional user and group of the socket
+ *     socket_group: dns
+ *     tls_listen: "127.0.0.1:5300"   # optional TCP with TLS 1.3 and client certs
+ *     tls_cert: server.pem
+ *     tls_key: server.key
+ *     tls_ca: clients-ca.pem         # issuer of accepted client certificates
+ *     max_frame: 16777216            # bytes, checked before reading a frame
+ *     request_timeout: 30            # seconds a client may take per request
+ *     max_connections: 64            # in all
+ *     test_clock: false              # testing: clients may move the clock
+ *   clients:                         # who may do what (anything else: denied)
+ *     - uid: 1000                    # Unix peer (SO_PEERCRED), or
+ *       cert_sha256: "ab12..."       # SHA-256 of the TLS client key (SPKI DER)
+ *       role: feeder                 # feeder (its zones only) or operator
+ *       zones: [example.com]
+ *       max_connections: 4           # optional, default 8
+ *       max_zone_records: 2000000    # optional, records per pushed zone
+ *   state_dir: /var/lib/signer       # zones, signed state, journals
+ *   output_dir: /var/lib/signer/out  # optional: each published serial as a zone file
+ *   notify_command: "nsd-control reload %z"   # optional, %z zone, %f file, %s serial
+ *   journal: {max_entries: 1000, max_bytes: 67108864, max_age: 604800}
+ *   signing: {passes: 2, threads: 0} # zones signed at once; workers per pass (0: auto)
+ *   log: {syslog: false, level: info}
+ *   client:                          # the signer CLI's way to signerd
+ *     server: "unix:/run/signer/signerd.sock"   # or "tls:host:port"
+ *     tls_cert: client.pem
+ *     tls_key: client.key
+ *     tls_ca: server-ca.pem
+ *
  * Unknown keys are refused with their line, so a typo never goes unnoticed.
  * Life cycle: config_load() -> read the fields -> config_free(). A loaded
  * configuration is immutable and may be read from any thread.
@@ -18,7 +50,9 @@
 #ifndef SIGNER_DAEMON_CONFIG_H
 #define SIGNER_DAEMON_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "hsm/hsm_token.h"
 
@@ -30,9 +64,52 @@ typedef enum {
 	CONFIG_ERR_VALUE = -1603,  /* a key or value is refused */
 } config_status_t;
 
+typedef enum {
+	CONFIG_ROLE_FEEDER,
+	CONFIG_ROLE_OPERATOR,
+} config_role_t;
+
+typedef struct {
+	bool has_uid; /* identity: a Unix uid, or a certificate key hash */
+	uint32_t uid;
+	char *cert_sha256; /* lowercase hex, 64 digits; NULL if has_uid */
+	config_role_t role;
+	char **zones; /* feeder: the zones it may push, update and fetch */
+	size_t nzones;
+	unsigned max_connections;
+	uint64_t max_zone_records;
+} config_client_t;
+
+typedef struct {
+	char *socket;       /* never NULL after loading */
+	unsigned socket_mode; /* permission bits; no bit for others allowed */
+	char *socket_owner, *socket_group; /* NULL: the daemon's */
+	char *tls_listen;   /* "host:port", NULL: no TCP */
+	char *tls_cert, *tls_key, *tls_ca;
+	size_t max_frame;        /* bytes */
+	unsigned request_timeout; /* seconds */
+	unsigned max_connections;
+	bool test_clock;
+} config_server_t;
+
 typedef struct {
 	hsm_token_config_t *tokens; /* strings owned by the config */
 	size_t ntokens;
+	config_server_t server;
+	config_client_t *clients;
+	size_t nclients;
+	char *state_dir;     /* never NULL after loading (default ./state) */
+	char *output_dir;    /* NULL: no zone files */
+	char *notify_command; /* NULL: none */
+	unsigned journal_max_entries;
+	uint64_t journal_max_bytes;
+	uint32_t journal_max_age; /* seconds */
+	unsigned passes;          /* zones signed at once */
+	unsigned threads;         /* workers per pass, 0: from the token's latency */
+	bool log_syslog;
+	int log_level;            /* syslog priority: LOG_ERR..LOG_DEBUG */
+	char *client_server;      /* CLI: "unix:PATH" or "tls:HOST:PORT"; NULL: unix:server.socket */
+	char *client_tls_cert, *client_tls_key, *client_tls_ca;
 } config_t;
 
 /* Loads path. On failure returns the status and writes "FILE:LINE: reason"
