@@ -1,0 +1,25 @@
+#include "signer/daemon/dclock.h"
+
+#include <time.h>
+
+void dclock_init(dclock_t *c)
+{
+	atomic_init(&c->offset, 0);
+}
+
+int64_t dclock_now(const dclock_t *c)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec + atomic_load(&c->offset);
+}
+
+void dclock_set_offset(dclock_t *c, int64_t offset)
+{
+	atomic_store(&c->offset, offset);
+}
+
+int64_t dclock_offset(const dclock_t *c)
+{
+	return atomic_load(&c->offset);
+}

@@ -1,0 +1,25 @@
+/*
+ * dclock: the daemon's wall clock, UNIX seconds. Real time plus an offset
+ * that tests move (ClockSet, allowed only with server.test_clock) to travel
+ * in time: signatures near expiry, a week with the HSM down.
+ *
+ * Owned by main; every function is thread-safe (one atomic).
+ */
+#ifndef SIGNER_DAEMON_DCLOCK_H
+#define SIGNER_DAEMON_DCLOCK_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+typedef struct {
+	atomic_int_least64_t offset; /* seconds added to the real time */
+} dclock_t;
+
+void dclock_init(dclock_t *c);
+/* Now, absolute UNIX seconds. */
+int64_t dclock_now(const dclock_t *c);
+/* Sets the offset from the real time (seconds). */
+void dclock_set_offset(dclock_t *c, int64_t offset);
+int64_t dclock_offset(const dclock_t *c);
+
+#endif
