@@ -25,7 +25,7 @@
 #include "signer/zone/zone_write.h"
 
 /* Answers a connection may be waiting for (pipelined changes). */
-#define INFLIGHT_MAX 1024
+#define INFLIGHT_MAX 16384
 /* Records per chunk of a fetch. */
 #define FETCH_CHUNK 1000
 /* Idle connections are polled this often for shutdown (ms). */

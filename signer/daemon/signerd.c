@@ -127,8 +127,7 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	zonemgr_params_t zp = {.config = config, .hsm = hsm, .clock = &clock};
-	if (zonemgr_new(&zp, &zones, err, sizeof(err)) != 0 ||
-	    zonemgr_start(zones, err, sizeof(err)) != 0) {
+	if (zonemgr_new(&zp, &zones, err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		goto done;
 	}
@@ -137,7 +136,10 @@ int main(int argc, char **argv)
 	                          .hsm = hsm,
 	                          .clock = &clock,
 	                          .started_at = dclock_now(&clock)};
-	if (daemon_rpc_start(&rp, &rpc, err, sizeof(err)) != 0) {
+	/* The listeners first: binding the socket changes the process umask for
+	 * a moment, before any other thread writes files. */
+	if (daemon_rpc_start(&rp, &rpc, err, sizeof(err)) != 0 ||
+	    zonemgr_start(zones, err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		goto done;
 	}

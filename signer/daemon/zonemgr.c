@@ -19,9 +19,9 @@
 #include "signer/zone/zone_write.h"
 
 /* Changes a zone may have queued before feeders wait. */
-#define QUEUE_MAX 4096
+#define QUEUE_MAX 65536
 /* Changes taken into one pass (one serial). */
-#define PASS_MAX 4096
+#define PASS_MAX 65536
 
 typedef struct entry {
 	dzone_t *zone;

@@ -55,6 +55,14 @@ const char *zone_strerror(int status)
 		return "malformed $GENERATE directive";
 	case ZONE_ERR_NOT_DNSKEY:
 		return "not a file of DNSKEY records at the apex";
+	case ZONE_ERR_NO_SUCH_RR:
+		return "no such record to remove";
+	case ZONE_ERR_CORRUPT:
+		return "corrupt snapshot or journal";
+	case ZONE_ERR_JOURNAL_SERIAL:
+		return "delta does not follow the journal's last serial";
+	case ZONE_ERR_ORPHAN_RRSIG:
+		return "RRSIG over a type the name does not have";
 	default:
 		break;
 	}

@@ -39,6 +39,11 @@ typedef enum {
 	ZONE_ERR_INCLUDE = -1240,    /* $INCLUDE file unreadable, nested too deep, or not allowed */
 	ZONE_ERR_GENERATE = -1241,   /* malformed $GENERATE directive */
 	ZONE_ERR_NOT_DNSKEY = -1242, /* a DNSKEY file holds no DNSKEY, or other records */
+	/* Versions, deltas, snapshots, journal (zone_diff, zone_snap, zone_journal). */
+	ZONE_ERR_NO_SUCH_RR = -1243,     /* a delta removes a record the zone does not have */
+	ZONE_ERR_CORRUPT = -1244,        /* snapshot or journal fails its checks */
+	ZONE_ERR_JOURNAL_SERIAL = -1245, /* delta does not start at the journal's last serial */
+	ZONE_ERR_ORPHAN_RRSIG = -1246,   /* RRSIGs left over a type the name does not have */
 } zone_status_t;
 
 /* Static text for a status (also for -errno values). */

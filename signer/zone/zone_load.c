@@ -14,8 +14,10 @@
 
 #include "signer/zone/dname.h"
 #include "signer/zone/zone_builder.h"
+#include "signer/zone/zone_diff.h"
 #include "signer/zone/zone_error.h"
 #include "signer/zone/zone_generate.h"
+#include "signer/zone/zone_write.h"
 
 /* Bytes of $GENERATE output fed to the scanner at once. */
 #define GEN_CHUNK (64 * 1024)
@@ -29,10 +31,15 @@ typedef struct {
 	unsigned long start, end;
 } span_t;
 
-/* One load: the builder and what this kind of load allows. */
+/* One load: the builder and what this kind of load allows. With delta set
+ * (zone_load_records), records go there instead, and the builder only
+ * counts and reports problems. */
 typedef struct {
 	zone_builder_t *b;
 	bool allow_include;
+	zone_delta_t *delta;
+	bool added;
+	const uint8_t *apex;
 } load_t;
 
 /* One input being read (the main file or text, or an $INCLUDEd file). */
@@ -371,6 +378,77 @@ static int explain(int code, const char *line, size_t n, char *msg, size_t cap)
 
 /* ---- records ---- */
 
+/* Types that never belong in a zone (as zone_builder). */
+static bool is_meta_type(uint16_t type)
+{
+	return type == 0 || type == 41 || (type >= 128 && type <= 255);
+}
+
+/* A record for zone_load_records: checked (class, TTL, zone, meta type,
+ * RDATA), made canonical, added to the delta. */
+static void delta_record(load_t *L, const uint8_t *owner, uint16_t type, uint16_t rclass,
+                         uint32_t ttl, const uint8_t *rdata, size_t rdlen, const char *file,
+                         unsigned long line)
+{
+	char nbuf[DNAME_STR_MAXLEN], tbuf[16];
+	if (dname_to_str(owner, nbuf, sizeof(nbuf)) != ZONE_OK) {
+		strcpy(nbuf, "?");
+	}
+	zone_write_type_str(type, tbuf, sizeof(tbuf));
+	if (rclass != 1) {
+		zone_builder_error(L->b, ZONE_ERR_CLASS, file, line,
+		                   "class %u is not supported: the zone is class IN",
+		                   (unsigned)rclass);
+		return;
+	}
+	if (ttl > 0x7fffffffu) {
+		zone_builder_error(L->b, ZONE_ERR_TTL, file, line,
+		                   "TTL %lu is above 2147483647 (RFC 2181 section 8)",
+		                   (unsigned long)ttl);
+		return;
+	}
+	if (!dname_is_subdomain(owner, L->apex)) {
+		zone_builder_error(L->b, ZONE_ERR_OUT_OF_ZONE, file, line, "%s is outside the zone",
+		                   nbuf);
+		return;
+	}
+	if (is_meta_type(type)) {
+		zone_builder_error(L->b, ZONE_ERR_UNKNOWN_TYPE, file, line,
+		                   "type %s cannot be in a zone", tbuf);
+		return;
+	}
+	uint8_t name[DNAME_MAXLEN], stack[512];
+	uint8_t *rd = rdlen <= sizeof(stack) ? stack : malloc(rdlen);
+	if (rd == NULL) {
+		zone_builder_error(L->b, ZONE_ERR_NOMEM, file, line, "out of memory");
+		return;
+	}
+	memcpy(name, owner, dname_length(owner));
+	dname_to_lower(name);
+	memcpy(rd, rdata, rdlen);
+	if (rdlen > 65535 || !zone_rdata_canonicalize(type, rd, rdlen)) {
+		zone_builder_error(L->b, ZONE_ERR_RDATA, file, line, "malformed %s RDATA", tbuf);
+	} else if (zone_delta_add(L->delta, L->added, name, type, ttl, rd, (uint16_t)rdlen) !=
+	           ZONE_OK) {
+		zone_builder_error(L->b, ZONE_ERR_NOMEM, file, line, "out of memory");
+	}
+	if (rd != stack) {
+		free(rd);
+	}
+}
+
+/* One record read: to the builder, or to the delta. */
+static void add_record(load_t *L, const uint8_t *owner, uint16_t type, uint16_t rclass,
+                       uint32_t ttl, const uint8_t *rdata, size_t rdlen, const char *file,
+                       unsigned long line)
+{
+	if (L->delta != NULL) {
+		delta_record(L, owner, type, rclass, ttl, rdata, rdlen, file, line);
+	} else {
+		zone_builder_add(L->b, owner, type, rclass, ttl, rdata, rdlen, file, line);
+	}
+}
+
 /* The line to report a record at: the first line of a record spanning
  * several. Records come in line order. */
 static unsigned long record_line(input_t *in, unsigned long line)
@@ -403,8 +481,8 @@ static void on_record(load_t *L, input_t *in)
 {
 	zs_scanner_t *s = in->s;
 	unsigned long line = in->gen_line != 0 ? in->gen_line : record_line(in, s->line_counter);
-	zone_builder_add(L->b, s->r_owner, s->r_type, s->r_class, s->r_ttl, s->r_data,
-	                 s->r_data_length, in->name, line);
+	add_record(L, s->r_owner, s->r_type, s->r_class, s->r_ttl, s->r_data, s->r_data_length,
+	           in->name, line);
 }
 
 /* The origin of a scanner in presentation form (DNAME_STR_MAXLEN). */
@@ -557,8 +635,8 @@ static bool retry_svcb(load_t *L, input_t *in, unsigned long line)
 		if (zs_init(aux, origin, 1, s->default_ttl) == 0 &&
 		    zs_set_input_string(aux, st.p, st.len) == 0 && zs_parse_record(aux) == 0 &&
 		    aux->state == ZS_STATE_DATA) {
-			zone_builder_add(L->b, aux->r_owner, aux->r_type, aux->r_class, aux->r_ttl,
-			                 aux->r_data, aux->r_data_length, in->name, first);
+			add_record(L, aux->r_owner, aux->r_type, aux->r_class, aux->r_ttl,
+			           aux->r_data, aux->r_data_length, in->name, first);
 			ok = true;
 		}
 		zs_deinit(aux);
@@ -1002,7 +1080,7 @@ typedef enum { SRC_FILE, SRC_TEXT } src_t;
 
 static int load(src_t src, const char *path_or_text, size_t len, const char *name,
                 const uint8_t *origin, uint32_t ttl, zone_builder_mode_t mode, zone_diag_fn report,
-                void *ctx, zone_builder_t **out)
+                void *ctx, zone_delta_t *delta, bool added, zone_builder_t **out)
 {
 	char origin_str[DNAME_STR_MAXLEN];
 	zone_builder_t *b = NULL;
@@ -1013,7 +1091,11 @@ static int load(src_t src, const char *path_or_text, size_t len, const char *nam
 	if ((ret = zone_builder_new(origin, mode, name, report, ctx, &b)) != ZONE_OK) {
 		return ret;
 	}
-	load_t L = {.b = b, .allow_include = src == SRC_FILE};
+	load_t L = {.b = b,
+	            .allow_include = src == SRC_FILE,
+	            .delta = delta,
+	            .added = added,
+	            .apex = origin};
 	if (src == SRC_TEXT) {
 		load_input(&L, name, path_or_text, len, origin_str, ttl, NULL, 0);
 	} else {
@@ -1042,7 +1124,7 @@ int zone_load(const char *path, const uint8_t *origin, uint32_t default_ttl, zon
 {
 	zone_builder_t *b = NULL;
 	int ret = load(SRC_FILE, path, 0, path, origin, default_ttl, ZONE_BUILDER_ZONE, report, ctx,
-	               &b);
+	               NULL, false, &b);
 	if (ret == ZONE_OK) {
 		ret = zone_builder_finish(b, out);
 	}
@@ -1055,7 +1137,7 @@ int zone_load_text(const char *text, size_t len, const char *name, const uint8_t
 {
 	zone_builder_t *b = NULL;
 	int ret = load(SRC_TEXT, text, len, name != NULL ? name : "(text)", origin, default_ttl,
-	               ZONE_BUILDER_ZONE, report, ctx, &b);
+	               ZONE_BUILDER_ZONE, report, ctx, NULL, false, &b);
 	if (ret == ZONE_OK) {
 		ret = zone_builder_finish(b, out);
 	}
@@ -1068,10 +1150,30 @@ int zone_load_dnskeys(const char *path, const uint8_t *apex, uint32_t default_tt
 {
 	zone_builder_t *b = NULL;
 	int ret = load(SRC_FILE, path, 0, path, apex, default_ttl, ZONE_BUILDER_DNSKEYS, report,
-	               ctx, &b);
+	               ctx, NULL, false, &b);
 	if (ret == ZONE_OK) {
 		ret = zone_builder_finish_dnskeys(b, out);
 	}
+	zone_builder_free(b);
+	return ret;
+}
+
+int zone_load_records(const char *text, size_t len, const char *name, const uint8_t *origin,
+                      uint32_t default_ttl, bool added, zone_diag_fn report, void *ctx,
+                      zone_delta_t *out)
+{
+	zone_builder_t *b = NULL;
+	zone_delta_t d;
+	zone_delta_init(&d);
+	int ret = load(SRC_TEXT, text, len, name != NULL ? name : "(text)", origin, default_ttl,
+	               ZONE_BUILDER_ZONE, report, ctx, &d, added, &b);
+	if (ret == ZONE_OK) {
+		ret = zone_builder_status(b);
+	}
+	if (ret == ZONE_OK) {
+		ret = zone_delta_move(out, &d);
+	}
+	zone_delta_deinit(&d);
 	zone_builder_free(b);
 	return ret;
 }

@@ -26,11 +26,13 @@
 #ifndef SIGNER_ZONE_ZONE_LOAD_H
 #define SIGNER_ZONE_ZONE_LOAD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "signer/zone/zone.h"
 #include "signer/zone/zone_diag.h"
+#include "signer/zone/zone_diff.h"
 #include "signer/zone/zone_rrset.h"
 
 /* How deep $INCLUDE may nest (the main file is depth 0). */
@@ -50,6 +52,20 @@ int zone_load(const char *path, const uint8_t *origin, uint32_t default_ttl, zon
  * client must not read the server's files. */
 int zone_load_text(const char *text, size_t len, const char *name, const uint8_t *origin,
                    uint32_t default_ttl, zone_diag_fn report, void *ctx, zone_t **out);
+
+/* Reads records (whole lines of a master file, len bytes, named name in
+ * reports) into out's added list (added true) or removed list, without
+ * building a zone: for the text chunks of an incremental update. origin is
+ * the zone's apex and the initial $ORIGIN; $GENERATE as zone_load_text;
+ * $INCLUDE refused. Each record is checked (class IN, TTL, inside the zone,
+ * no meta type, RDATA well-formed) and made canonical (owner lowercased,
+ * RDATA per zone_rdata_canonicalize); no zone checks (SOA, CNAME...: those
+ * are zone_delta_apply's) and no DNSSEC types dropped. Returns ZONE_OK with
+ * the records appended to out (which keeps what it had), or the status of
+ * the first error reported (out then unchanged), or ZONE_ERR_NOMEM. */
+int zone_load_records(const char *text, size_t len, const char *name, const uint8_t *origin,
+                      uint32_t default_ttl, bool added, zone_diag_fn report, void *ctx,
+                      zone_delta_t *out);
 
 /* Loads a file of DNSKEY records at apex to publish as they are (foreign
  * keys of a multi-signer setup or a migration: --publish-dnskey): *out is one

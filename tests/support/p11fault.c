@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <sys/stat.h>
+
 #include <p11-kit/pkcs11.h>
 
 #define DEFAULT_MODULE "/usr/lib/softhsm/libsofthsm2.so"
@@ -201,6 +203,10 @@ static void read_env_knob(enum knob k)
 	atomic_store(&knob_value[k], v);
 }
 
+/* P11FAULT_DOWN_FILE, read once by load(): the token is away while this
+ * file exists (tests of a daemon, another process, switch it by touch/rm). */
+static char down_file[4096];
+
 /* Runs once per process (pthread_once): reads the knobs from the environment,
  * dlopens the real module (never closed: its list outlives every caller) and
  * takes its function list. Failures are reported on stderr and leave real
@@ -209,6 +215,10 @@ static void load(void)
 {
 	for (int k = 0; k < K_COUNT; k++) {
 		read_env_knob((enum knob)k);
+	}
+	const char *down = getenv("P11FAULT_DOWN_FILE");
+	if (down != NULL) {
+		snprintf(down_file, sizeof(down_file), "%s", down);
 	}
 	const char *path = getenv("P11FAULT_MODULE");
 	if (path == NULL || *path == '\0') {
@@ -265,7 +275,11 @@ static long long now_ns(void)
 static bool vanished(void)
 {
 	long long until = atomic_load(&vanish_until);
-	return until != 0 && now_ns() < until;
+	if (until != 0 && now_ns() < until) {
+		return true;
+	}
+	struct stat st;
+	return down_file[0] != '\0' && stat(down_file, &st) == 0;
 }
 
 /* True (and one fault counted) if the token is vanished: the caller returns

@@ -50,6 +50,9 @@
  * The "every Nth" and "first N" counts restart at 0 when a knob is set. When
  * several knobs fire on the same C_Sign, the first in the order
  * session_invalid_every, logout_every, sign_fail_every wins.
+ *   P11FAULT_DOWN_FILE         (environment only)       a path: while a file
+ *        exists there, the token is vanished as below (no session closing at
+ *        the start): lets a test switch the HSM of another process off and on.
  *   P11FAULT_SIGN_MAX_LEN      "sign_max_len"           C_Sign of more than this
  *        many bytes returns CKR_DATA_LEN_RANGE (a module refusing long EdDSA
  *        messages); the call counts as a fault.

@@ -10,6 +10,7 @@
 
 #include "signer/zone/dname.h"
 #include "signer/zone/zone_builder.h"
+#include "signer/zone/zone_diff.h"
 #include "signer/zone/zone_error.h"
 #include "signer/zone/zone_generate.h"
 #include "signer/zone/zone_write.h"
@@ -924,6 +925,62 @@ static void test_zone_load_many_records_of_one_name(void)
 	free(text);
 }
 
+static void test_zone_load_records_into_a_delta(void)
+{
+	zone_delta_t d;
+	zone_delta_init(&d);
+	diags_t g = {0};
+	static const char rem[] = "www 300 A 192.0.2.1\n";
+	static const char add[] = "$TTL 600\n"
+	                          "WWW.Example. A 192.0.2.2\n"
+	                          "$GENERATE 1-3 host$ A 198.51.100.$\n"
+	                          "mx MX 10 MAIL.Example.\n"
+	                          "www RRSIG A 13 2 600 20300101000000 20200101000000 1 "
+	                          "Example. AAAA\n";
+	CU_ASSERT_EQUAL_FATAL(zone_load_records(rem, strlen(rem), "chunk", wire("example."), 3600,
+	                                        false, collect, &g, &d),
+	                      ZONE_OK);
+	CU_ASSERT_EQUAL_FATAL(zone_load_records(add, strlen(add), "chunk", wire("example."), 3600,
+	                                        true, collect, &g, &d),
+	                      ZONE_OK);
+	CU_ASSERT_EQUAL(g.errors + g.warnings, 0);
+	CU_ASSERT_EQUAL_FATAL(d.nremoved, 1);
+	CU_ASSERT_EQUAL_FATAL(d.nadded, 6);
+	CU_ASSERT_EQUAL(d.removed[0].ttl, 300);
+	/* Lowercased owners and RDATA names; $TTL; $GENERATE; DNSSEC kept. */
+	CU_ASSERT(memcmp(d.added[0].owner, "\003www\007example", 13) == 0);
+	CU_ASSERT_EQUAL(d.added[0].ttl, 600);
+	CU_ASSERT(dname_equal(d.added[3].owner, wire("host3.example.")));
+	CU_ASSERT_EQUAL(d.added[3].rdata[3], 3);
+	CU_ASSERT(memcmp(d.added[4].rdata + 2, "\004mail\007example", 14) == 0);
+	CU_ASSERT_EQUAL(d.added[5].type, ZONE_TYPE_RRSIG);
+	CU_ASSERT(memcmp(d.added[5].rdata + 18, "\007example", 9) == 0);
+	/* Errors: file and line, the first status, the delta unchanged. */
+	static const char bad[] = "ok A 192.0.2.9\n"
+	                          "out.example.org. A 192.0.2.1\n"
+	                          "ch CH A 192.0.2.1\n"
+	                          "big 4294967295 A 192.0.2.1\n"
+	                          "syn A 192.0.2\n";
+	memset(&g, 0, sizeof(g));
+	CU_ASSERT_EQUAL(zone_load_records(bad, strlen(bad), "chunk", wire("example."), 3600, true,
+	                                  collect, &g, &d),
+	                ZONE_ERR_OUT_OF_ZONE);
+	CU_ASSERT(has_diag(&g, ZONE_DIAG_ERROR, 2, "outside the zone"));
+	CU_ASSERT_STRING_EQUAL(g.v[0].file, "chunk");
+	CU_ASSERT(has_diag(&g, ZONE_DIAG_ERROR, 3, "class"));
+	CU_ASSERT(has_diag(&g, ZONE_DIAG_ERROR, 4, "TTL"));
+	CU_ASSERT(has_diag(&g, ZONE_DIAG_ERROR, 5, "A RDATA"));
+	CU_ASSERT_EQUAL(d.nadded, 6);
+	CU_ASSERT_EQUAL(d.nremoved, 1);
+	static const char inc[] = "$INCLUDE /etc/passwd\n";
+	memset(&g, 0, sizeof(g));
+	CU_ASSERT_EQUAL(zone_load_records(inc, strlen(inc), "chunk", wire("example."), 3600, true,
+	                                  collect, &g, &d),
+	                ZONE_ERR_INCLUDE);
+	CU_ASSERT_EQUAL(d.nadded, 6);
+	zone_delta_deinit(&d);
+}
+
 static void cleanup_tmp(void)
 {
 	static const char *const files[] = {"sub/b.zone", "sub/c.zone", "sub", "a.zone",
@@ -975,6 +1032,7 @@ int main(void)
 	        {"zone_load_dnskeys_file", test_zone_load_dnskeys_file},
 	        {"zone_builder_direct_use", test_zone_builder_direct_use},
 	        {"zone_load_many_records_of_one_name", test_zone_load_many_records_of_one_name},
+	        {"zone_load_records_into_a_delta", test_zone_load_records_into_a_delta},
 	        {NULL, NULL},
 	};
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_zone_load.XXXXXX");
