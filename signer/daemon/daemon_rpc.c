@@ -81,6 +81,8 @@ struct conn {
 	size_t nsub_zones;
 	bool sub_any; /* operator: every zone */
 	stream_t stream;
+	bool ignoring;      /* a refused stream: its frames are dropped... */
+	uint64_t ignore_id; /* ...until its end */
 	conn_t *next;
 };
 
@@ -374,22 +376,30 @@ __attribute__((format(printf, 3, 4))) static void stream_fail(conn_t *c, Signer_
 	s->id = id;
 }
 
+/* A refused begin: the stream's chunks and end are dropped, not answered. */
+static bool refuse_stream(conn_t *c, uint64_t id)
+{
+	c->ignoring = true;
+	c->ignore_id = id;
+	return false;
+}
+
 static bool stream_begin(conn_t *c, uint64_t id, const char *zone, bool update)
 {
 	if (c->stream.active) {
 		reply(c, id, SIGNER__V1__STATUS__BAD_REQUEST,
 		      "a stream (id %llu) is still open on this connection",
 		      (unsigned long long)c->stream.id);
-		return false;
+		return refuse_stream(c, id);
 	}
 	authz_t a;
 	if (!need_zone(c, id, zone, update ? "update" : "push", &a)) {
-		return false;
+		return refuse_stream(c, id);
 	}
 	dzone_t *z = zonemgr_get(c->r->p.zones, zone);
 	if (z == NULL) {
 		reply(c, id, SIGNER__V1__STATUS__NOT_FOUND, "no zone %s", zone);
-		return false;
+		return refuse_stream(c, id);
 	}
 	stream_t *s = &c->stream;
 	memset(s, 0, sizeof(*s));
@@ -1212,7 +1222,14 @@ static void do_clock_set(conn_t *c, uint64_t id, const Signer__V1__ClockSet *req
 static void handle(conn_t *c, const Signer__V1__Request *req)
 {
 	uint64_t id = req->id;
-	/* Frames of a failed stream are read and dropped until its end. */
+	/* Frames of a refused or failed stream are read and dropped until its
+	 * end. */
+	if (c->ignoring && req->id == c->ignore_id &&
+	    (req->op_case == SIGNER__V1__REQUEST__OP_CHUNK ||
+	     req->op_case == SIGNER__V1__REQUEST__OP_END)) {
+		c->ignoring = req->op_case != SIGNER__V1__REQUEST__OP_END;
+		return;
+	}
 	if (c->stream.active && c->stream.failed && req->id == c->stream.id) {
 		if (req->op_case == SIGNER__V1__REQUEST__OP_END) {
 			stream_reset(c);

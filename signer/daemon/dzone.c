@@ -62,6 +62,8 @@ struct dzone {
 	unsigned retry;           /* seconds of the next retry backoff */
 };
 
+static int64_t resign_time(const dzone_t *z, const dzone_version_t *v);
+
 /* --- versions --- */
 
 dzone_version_t *dzone_version_ref(dzone_version_t *v)
@@ -443,6 +445,33 @@ static int open_journal(dzone_t *z, char *err, size_t errlen)
 	return 0;
 }
 
+static int find_key(dzone_t *z, const Signer__V1__ZoneKey *k, hsm_key_t *out, hsm_detail_t *d);
+
+/* Every key must be in its token, once: a zone is not added with a key that
+ * is missing or ambiguous. A token that cannot be reached now is no reason to
+ * refuse (the zone signs once it is back). */
+static Signer__V1__Status check_keys(dzone_t *z, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < z->cfg->n_keys; i++) {
+		hsm_key_t key;
+		hsm_detail_t d;
+		memset(&d, 0, sizeof(d));
+		int ret = find_key(z, z->cfg->keys[i], &key, &d);
+		if (ret == HSM_ERR_NO_KEY || ret == HSM_ERR_MANY_KEYS || ret == HSM_ERR_URI) {
+			char buf[256];
+			return fail(err, errlen, "key %s: %s", z->cfg->keys[i]->key,
+			            hsm_detail_format(ret, &d, buf, sizeof(buf)));
+		}
+		if (ret != HSM_OK) {
+			char buf[256];
+			log_zone(LOG_WARNING, z->name, "key %s not checked: %s",
+			         z->cfg->keys[i]->key,
+			         hsm_detail_format(ret, &d, buf, sizeof(buf)));
+		}
+	}
+	return SIGNER__V1__STATUS__OK;
+}
+
 Signer__V1__Status dzone_create(const dzone_env_t *env, const Signer__V1__ZoneConfig *cfg,
                                 dzone_t **out, char *err, size_t errlen)
 {
@@ -453,6 +482,9 @@ Signer__V1__Status dzone_create(const dzone_env_t *env, const Signer__V1__ZoneCo
 		return SIGNER__V1__STATUS__INTERNAL;
 	}
 	Signer__V1__Status st = zone_setup(z, err, errlen);
+	if (st == SIGNER__V1__STATUS__OK) {
+		st = check_keys(z, err, errlen);
+	}
 	if (st != SIGNER__V1__STATUS__OK) {
 		dzone_free(z);
 		return st;
@@ -612,11 +644,37 @@ static int load_state(dzone_t *z, int64_t now, char *err, size_t errlen)
 		return -1;
 	}
 	z->cur = v;
+	/* Signatures that came back from disk are refreshed on schedule (at
+	 * once if they are due). */
+	z->next_event = resign_time(z, v);
 	return 0;
+}
+
+/* Removes temporary files a crash left behind (never renamed into place:
+ * nothing was published from them). */
+static void remove_leftovers(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL) {
+		return;
+	}
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (strstr(e->d_name, ".tmp") == NULL) {
+			continue;
+		}
+		char *p = path_join(dir, e->d_name);
+		if (p != NULL) {
+			unlink(p);
+			free(p);
+		}
+	}
+	closedir(d);
 }
 
 int dzone_open(const dzone_env_t *env, const char *dir, dzone_t **out, char *err, size_t errlen)
 {
+	remove_leftovers(dir);
 	dzone_t *z = zone_alloc(env);
 	if (z == NULL || (z->dir = strdup(dir)) == NULL) {
 		dzone_free(z);
@@ -759,10 +817,58 @@ int64_t dzone_next_event(dzone_t *z)
 	return t;
 }
 
+static const char *token_state(hsm_token_state_t s)
+{
+	switch (s) {
+	case HSM_TOKEN_UP:
+		return "up";
+	case HSM_TOKEN_RECOVERING:
+		return "reconnecting";
+	case HSM_TOKEN_DOWN:
+		return "down";
+	default:
+		return "not connected";
+	}
+}
+
+/* The tokens of the zone's keys (every token when a key names none). */
+static void status_tokens(const dzone_t *z, Signer__V1__ZoneStatus *st)
+{
+	hsm_ctx_t *hsm = z->env->hsm;
+	size_t nt = hsm_ctx_count(hsm);
+	st->tokens = calloc(nt + 1, sizeof(*st->tokens));
+	if (st->tokens == NULL) {
+		return;
+	}
+	for (size_t i = 0; i < nt; i++) {
+		hsm_token_t *t = hsm_ctx_token_at(hsm, i);
+		bool used = false;
+		for (size_t k = 0; k < z->cfg->n_keys && !used; k++) {
+			const char *name = z->cfg->keys[k]->token;
+			used = name == NULL || name[0] == '\0' ||
+			       strcmp(name, hsm_token_name(t)) == 0;
+		}
+		Signer__V1__TokenStatus *ts = used ? malloc(sizeof(*ts)) : NULL;
+		if (ts == NULL) {
+			continue;
+		}
+		signer__v1__token_status__init(ts);
+		hsm_token_stats_t s;
+		hsm_token_stats(t, &s);
+		ts->name = (char *)hsm_token_name(t);
+		ts->state = (char *)token_state(s.state);
+		ts->reconnects = s.reconnects;
+		ts->retries = s.retries;
+		ts->failures = s.failures;
+		st->tokens[st->n_tokens++] = ts;
+	}
+}
+
 void dzone_status(dzone_t *z, int64_t now, Signer__V1__ZoneStatus *st)
 {
 	signer__v1__zone_status__init(st);
 	st->config = config_copy(z->cfg);
+	status_tokens(z, st);
 	pthread_mutex_lock(&z->mu);
 	if (z->cur != NULL) {
 		st->published = true;
@@ -795,6 +901,13 @@ void dzone_status_clear(Signer__V1__ZoneStatus *st)
 		signer__v1__zone_config__free_unpacked(st->config, NULL);
 	}
 	free(st->last_error);
+	/* Token names and states are static or the context's: not freed. */
+	for (size_t i = 0; i < st->n_tokens; i++) {
+		free(st->tokens[i]);
+	}
+	free(st->tokens);
+	st->tokens = NULL;
+	st->n_tokens = 0;
 	st->config = NULL;
 	st->last_error = NULL;
 }

@@ -1,0 +1,253 @@
+#include "signer/cli/cli_key.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hsm/hsm_alg.h"
+#include "signer/cli/cli_common.h"
+#include "signer/cli/cli_rpc.h"
+
+enum {
+	OPT_SHA384 = CLI_RPC_OPT_FIRST_FREE,
+};
+
+typedef struct {
+	cli_rpc_opts_t rpc;
+	bool sha384;
+	int argc; /* positional arguments left */
+	char **argv;
+	char what[300];
+} key_args_t;
+
+static void json_strings(cli_json_t *j, const char *key, char **v, size_t n)
+{
+	cli_json_arr(j, key);
+	for (size_t i = 0; i < n; i++) {
+		cli_json_str(j, NULL, v[i]);
+	}
+	cli_json_close(j);
+}
+
+static int run_list(key_args_t *a)
+{
+	Signer__V1__KeyList kl = SIGNER__V1__KEY_LIST__INIT;
+	Signer__V1__Request req = SIGNER__V1__REQUEST__INIT;
+	req.op_case = SIGNER__V1__REQUEST__OP_KEY_LIST;
+	req.key_list = &kl;
+	cli_rpc_t r;
+	int ret = cli_rpc_connect(&a->rpc, CLI_RPC_TIMEOUT_QUERY, a->what, &r);
+	if (ret != CLI_EXIT_OK) {
+		return ret;
+	}
+	Signer__V1__Response *resp = NULL;
+	if (!cli_rpc_call(&r, &req, &resp)) {
+		cli_rpc_close(&r);
+		return CLI_EXIT_FAIL;
+	}
+	/* Some tokens listed, some not: the message names the failing one. */
+	if (resp->message[0] != '\0') {
+		cli_error("%s: warning: %s", a->what, resp->message);
+	}
+	size_t n = resp->body_case == SIGNER__V1__RESPONSE__BODY_KEYS ? resp->keys->n_keys : 0;
+	Signer__V1__KeyInfo **keys = n > 0 ? resp->keys->keys : NULL;
+	if (a->rpc.json) {
+		cli_json_t j;
+		cli_json_begin(&j, stdout);
+		cli_json_arr(&j, "keys");
+		for (size_t i = 0; i < n; i++) {
+			const Signer__V1__KeyInfo *k = keys[i];
+			const hsm_alg_t *alg = hsm_alg_by_number(k->algorithm);
+			cli_json_obj(&j, NULL);
+			cli_json_str(&j, "token", k->token);
+			cli_json_str(&j, "id", k->id);
+			cli_json_str(&j, "label", k->label);
+			cli_json_uint(&j, "algorithm", k->algorithm);
+			cli_json_str(&j, "algorithm_name", alg != NULL ? alg->name : "");
+			cli_json_uint(&j, "key_tag", k->key_tag);
+			cli_json_uint(&j, "ksk_tag", k->ksk_tag);
+			cli_json_bool(&j, "local", k->local);
+			json_strings(&j, "zones", k->zones, k->n_zones);
+			cli_json_close(&j);
+		}
+		cli_json_end(&j);
+	} else {
+		int wt = 5, wi = 2, wl = 5;
+		for (size_t i = 0; i < n; i++) {
+			int l = (int)strlen(keys[i]->token);
+			wt = l > wt ? l : wt;
+			l = (int)strlen(keys[i]->id);
+			wi = l > wi ? l : wi;
+			l = (int)strlen(keys[i]->label);
+			wl = l > wl ? l : wl;
+		}
+		printf("%-*s  %-*s  %-*s  %-16s  %5s  %7s  %-5s  %s\n", wt, "TOKEN", wi, "ID", wl,
+		       "LABEL", "ALGORITHM", "TAG", "KSK TAG", "LOCAL", "ZONES");
+		for (size_t i = 0; i < n; i++) {
+			const Signer__V1__KeyInfo *k = keys[i];
+			const hsm_alg_t *alg = hsm_alg_by_number(k->algorithm);
+			char algname[32];
+			if (alg != NULL) {
+				snprintf(algname, sizeof(algname), "%s", alg->name);
+			} else if (k->algorithm != 0) {
+				snprintf(algname, sizeof(algname), "%u", k->algorithm);
+			} else {
+				snprintf(algname, sizeof(algname), "-");
+			}
+			printf("%-*s  %-*s  %-*s  %-16s  %5u  %7u  %-5s  ", wt, k->token, wi, k->id,
+			       wl, k->label[0] ? k->label : "-", algname, k->key_tag, k->ksk_tag,
+			       k->local ? "yes" : "no");
+			for (size_t z = 0; z < k->n_zones; z++) {
+				printf("%s%s", z > 0 ? "," : "", k->zones[z]);
+			}
+			printf("%s\n", k->n_zones == 0 ? "-" : "");
+		}
+	}
+	signer__v1__response__free_unpacked(resp, NULL);
+	cli_rpc_close(&r);
+	return CLI_EXIT_OK;
+}
+
+static int run_ds(key_args_t *a)
+{
+	Signer__V1__KeyDs kd = SIGNER__V1__KEY_DS__INIT;
+	kd.zone = a->argv[0];
+	kd.sha384 = a->sha384;
+	Signer__V1__Request req = SIGNER__V1__REQUEST__INIT;
+	req.op_case = SIGNER__V1__REQUEST__OP_KEY_DS;
+	req.key_ds = &kd;
+	cli_rpc_t r;
+	int ret = cli_rpc_connect(&a->rpc, CLI_RPC_TIMEOUT_QUERY, a->what, &r);
+	if (ret != CLI_EXIT_OK) {
+		return ret;
+	}
+	Signer__V1__Response *resp = NULL;
+	if (!cli_rpc_call(&r, &req, &resp)) {
+		cli_rpc_close(&r);
+		return CLI_EXIT_FAIL;
+	}
+	size_t n = resp->body_case == SIGNER__V1__RESPONSE__BODY_DS ? resp->ds->n_ds : 0;
+	for (size_t i = 0; i < n; i++) {
+		const Signer__V1__DsRecord *d = resp->ds->ds[i];
+		if (!a->rpc.json) {
+			printf("%s\n", d->text);
+			continue;
+		}
+		char digest[2 * 64 + 1] = "";
+		for (size_t k = 0; k < d->digest.len && k < 64; k++) {
+			snprintf(digest + 2 * k, 3, "%02X", d->digest.data[k]);
+		}
+		cli_json_t j;
+		cli_json_begin(&j, stdout);
+		cli_json_str(&j, "zone", a->argv[0]);
+		cli_json_uint(&j, "key_tag", d->key_tag);
+		cli_json_uint(&j, "algorithm", d->algorithm);
+		cli_json_uint(&j, "digest_type", d->digest_type);
+		cli_json_str(&j, "digest", digest);
+		cli_json_str(&j, "text", d->text);
+		cli_json_end(&j);
+	}
+	if (n == 0) {
+		cli_error("%s: the zone has no KSK or CSK to make a DS of", a->what);
+		ret = CLI_EXIT_FAIL;
+	}
+	signer__v1__response__free_unpacked(resp, NULL);
+	cli_rpc_close(&r);
+	return ret;
+}
+
+typedef struct {
+	const char *name;
+	int (*run)(key_args_t *a);
+	const char *usage;
+	const char *help;
+	int positional;
+} subcommand_t;
+
+static const subcommand_t subcommands[] = {
+        {"list", run_list, "signer key list",
+         "Lists the keys in signerd's tokens: token, CKA_ID, label, algorithm, key tag\n"
+         "(as a ZSK, flags 256), KSK tag (flags 257), whether generated in the token, and\n"
+         "the zones using each key (zone/role).\n",
+         0},
+        {"ds", run_ds, "signer key ds ZONE [--sha384]",
+         "Prints the DS records of the zone's KSKs and CSKs (SHA-256; --sha384 adds\n"
+         "SHA-384), one per line, for the parent zone.\n",
+         1},
+};
+
+#define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))
+
+void cli_key_usage(FILE *fp)
+{
+	fprintf(fp, "usage: signer key COMMAND [options]\ncommands:\n");
+	for (size_t i = 0; i < NSUB; i++) {
+		fprintf(fp, "  %s\n", subcommands[i].usage);
+	}
+	fprintf(fp, "common options:\n%s", CLI_RPC_HELP);
+}
+
+int cli_key_main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		cli_key_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+	}
+	const subcommand_t *sub = NULL;
+	for (size_t i = 0; i < NSUB; i++) {
+		if (strcmp(argv[1], subcommands[i].name) == 0) {
+			sub = &subcommands[i];
+		}
+	}
+	if (sub == NULL) {
+		cli_error("unknown command 'key %s' (see signer key --help)", argv[1]);
+		return CLI_EXIT_USAGE;
+	}
+	static const struct option longopts[] = {
+	        {"sha384", no_argument, NULL, OPT_SHA384},
+	        CLI_RPC_OPTIONS,
+	        {NULL, 0, NULL, 0},
+	};
+	key_args_t a;
+	memset(&a, 0, sizeof(a));
+	int opt;
+	optind = 1;
+	argc--;
+	argv++;
+	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+		bool ok = true;
+		switch (opt) {
+		case 'h':
+			printf("usage: %s\n%scommon options:\n%s", sub->usage, sub->help,
+			       CLI_RPC_HELP);
+			return CLI_EXIT_OK;
+		case OPT_SHA384:
+			a.sha384 = true;
+			break;
+		default:
+			if (!cli_rpc_option(&a.rpc, opt, optarg, &ok)) {
+				ok = false;
+			}
+			break;
+		}
+		if (!ok) {
+			if (opt == '?' || optarg == NULL) {
+				fprintf(stderr, "usage: %s\n", sub->usage);
+			} else {
+				cli_error("bad value '%s' for an option of key %s", optarg,
+				          sub->name);
+			}
+			return CLI_EXIT_USAGE;
+		}
+	}
+	a.argc = argc - optind;
+	a.argv = argv + optind;
+	if (a.argc != sub->positional) {
+		cli_error("key %s takes %d argument%s (usage: %s)", sub->name, sub->positional,
+		          sub->positional == 1 ? "" : "s", sub->usage);
+		return CLI_EXIT_USAGE;
+	}
+	snprintf(a.what, sizeof(a.what), "key %s%s%.256s", sub->name, a.argc > 0 ? " " : "",
+	         a.argc > 0 ? a.argv[0] : "");
+	return sub->run(&a);
+}
