@@ -430,8 +430,16 @@ static int open_journal(dzone_t *z, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	/* Trims go down to 3/4 of each limit, so that a journal at its limit is
+	 * not snapshotted at every publication (make_durable). */
+	const zone_journal_limits_t *lim = &z->env->journal_limits;
+	zone_journal_limits_t low = {
+	        .max_entries = lim->max_entries > 0 ? (lim->max_entries * 3 + 3) / 4 : 0,
+	        .max_bytes = lim->max_bytes > 0 ? (lim->max_bytes * 3 + 3) / 4 : 0,
+	        .max_age = lim->max_age,
+	};
 	size_t dropped = 0;
-	int ret = zone_journal_open(path, &z->env->journal_limits, &z->journal, &dropped);
+	int ret = zone_journal_open(path, &low, &z->journal, &dropped);
 	free(path);
 	if (ret != ZONE_OK) {
 		snprintf(err, errlen, "journal: %s", zone_strerror(ret));
@@ -1366,8 +1374,16 @@ static int make_durable(dzone_t *z, const dzone_version_t *old, const dzone_vers
 	 * that a restart replays little. A failure here loses nothing. */
 	pthread_mutex_lock(&z->jmu);
 	uint64_t grown = zone_journal_bytes(z->journal) - z->journal_at_snap;
+	/* Over a retention limit: the journal can only shrink to the last
+	 * snapshot, so the snapshot moves on first. */
+	size_t count = zone_journal_count(z->journal);
+	int64_t oldest = 0;
+	bool over = (lim->max_entries > 0 && count > lim->max_entries) ||
+	            (lim->max_bytes > 0 && zone_journal_bytes(z->journal) > lim->max_bytes) ||
+	            (lim->max_age > 0 && zone_journal_entry(z->journal, 0, NULL, NULL, &oldest) &&
+	             oldest < now - lim->max_age);
 	pthread_mutex_unlock(&z->jmu);
-	if (grown > z->snap_size / 2 + (1u << 20)) {
+	if (over || grown > z->snap_size / 2 + (1u << 20)) {
 		int st = write_snapshot(z, v);
 		if (st == ZONE_OK) {
 			pthread_mutex_lock(&z->jmu);
