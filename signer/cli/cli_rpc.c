@@ -470,31 +470,27 @@ static void transport_error(const cli_rpc_t *r, const char *verb, int st)
 bool cli_rpc_send(cli_rpc_t *r, const Signer__V1__Request *req)
 {
 	int st = rpc_conn_send_request(r->conn, req);
-	if (st != RPC_OK) {
-		transport_error(r, "sending", st);
-		return false;
-	}
-	return true;
-}
-
-bool cli_rpc_send_stream(cli_rpc_t *r, const Signer__V1__Request *req)
-{
-	int st = rpc_conn_send_request(r->conn, req);
 	if (st == RPC_OK) {
 		return true;
 	}
-	/* The daemon may have refused the stream and then given up on us: its
-	 * answer says why, better than a broken pipe. */
+	/* The daemon may have refused this request or the connection itself
+	 * (id 0: too many connections) and closed it: its answer, when it came,
+	 * says why better than a broken pipe. */
 	Signer__V1__Response *resp = NULL;
 	rpc_conn_set_timeout(r->conn, 2000);
-	if (rpc_conn_recv_response(r->conn, MAX_RESPONSE, &resp) == RPC_OK && resp->id == req->id &&
-	    resp->status != SIGNER__V1__STATUS__OK) {
+	if (rpc_conn_recv_response(r->conn, MAX_RESPONSE, &resp) == RPC_OK &&
+	    (resp->id == req->id || resp->id == 0) && resp->status != SIGNER__V1__STATUS__OK) {
 		cli_rpc_status_error(r, resp);
 	} else {
 		transport_error(r, "sending", st);
 	}
 	signer__v1__response__free_unpacked(resp, NULL);
 	return false;
+}
+
+bool cli_rpc_send_stream(cli_rpc_t *r, const Signer__V1__Request *req)
+{
+	return cli_rpc_send(r, req);
 }
 
 bool cli_rpc_recv(cli_rpc_t *r, uint64_t id, Signer__V1__Response **out)

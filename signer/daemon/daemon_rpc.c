@@ -547,6 +547,13 @@ static void do_chunk(conn_t *c, uint64_t id, const Signer__V1__RecordChunk *ch)
 			                        &s->change->delta);
 		}
 	}
+	if (ret == ZONE_OK && s->update &&
+	    s->change->delta.nremoved + s->change->delta.nadded > s->max_records) {
+		stream_fail(c, SIGNER__V1__STATUS__TOO_LARGE,
+		            "more than %llu records: refused, nothing changed",
+		            (unsigned long long)s->max_records);
+		return;
+	}
 	if (ret != ZONE_OK) {
 		stream_fail(c,
 		            ret == ZONE_ERR_NOMEM ? SIGNER__V1__STATUS__INTERNAL
@@ -554,6 +561,19 @@ static void do_chunk(conn_t *c, uint64_t id, const Signer__V1__RecordChunk *ch)
 		            "records refused, nothing changed: %s%s%s", zone_strerror(ret),
 		            s->diag[0] ? "\n" : "", s->diag);
 	}
+}
+
+/* Records (RRs) in an unsigned version. */
+static uint64_t zone_records(const zone_t *z)
+{
+	uint64_t n = 0;
+	for (size_t i = 0; i < z->count; i++) {
+		const zone_node_t *node = z->entries[i].node;
+		for (size_t k = 0; k < node->nslots; k++) {
+			n += node->slots[k].data->count;
+		}
+	}
+	return n;
 }
 
 /* Runs when the change is published or refused (on a pass thread). */
@@ -614,6 +634,16 @@ static void do_end(conn_t *c, uint64_t id)
 			}
 			ret = zone_load_text(s->text, s->text_len, "push", dzone_apex(s->zone),
 			                     3600, stream_diag, s, &zone);
+			uint64_t n = ret == ZONE_OK ? zone_records(zone) : 0;
+			if (n > s->max_records) {
+				zone_free(zone);
+				stream_fail(
+				        c, SIGNER__V1__STATUS__TOO_LARGE,
+				        "%llu records, more than %llu: refused, nothing changed",
+				        (unsigned long long)n, (unsigned long long)s->max_records);
+				stream_reset(c);
+				return;
+			}
 		} else {
 			ret = zone_builder_finish(s->builder, &zone);
 		}
@@ -1069,20 +1099,6 @@ static void do_key_ds(conn_t *c, uint64_t id, const Signer__V1__KeyDs *req)
 
 /* --- daemon status, subscriptions, clock --- */
 
-static const char *token_state(hsm_token_state_t s)
-{
-	switch (s) {
-	case HSM_TOKEN_UP:
-		return "up";
-	case HSM_TOKEN_RECOVERING:
-		return "reconnecting";
-	case HSM_TOKEN_DOWN:
-		return "down";
-	default:
-		return "not connected";
-	}
-}
-
 static void do_daemon_status(conn_t *c, uint64_t id)
 {
 	if (!authorize(c, NULL).known) {
@@ -1106,13 +1122,13 @@ static void do_daemon_status(conn_t *c, uint64_t id)
 		hsm_token_stats(t, &s);
 		signer__v1__token_status__init(&ts[i]);
 		ts[i].name = (char *)hsm_token_name(t);
-		ts[i].state = (char *)token_state(s.state);
+		bool up = false;
+		ts[i].state = (char *)dzone_token_state(&s, &up);
 		ts[i].reconnects = s.reconnects;
 		ts[i].retries = s.retries;
 		ts[i].failures = s.failures;
 		tp[i] = &ts[i];
-		tokens_up =
-		        tokens_up && (s.state == HSM_TOKEN_UP || s.state == HSM_TOKEN_DISCONNECTED);
+		tokens_up = tokens_up && up;
 	}
 	bool any_error = false;
 	Signer__V1__DaemonStatus ds = SIGNER__V1__DAEMON_STATUS__INIT;

@@ -63,6 +63,7 @@ struct dzone {
 };
 
 static int64_t resign_time(const dzone_t *z, const dzone_version_t *v);
+static void keep_journal(dzone_t *z, const dzone_version_t *v, int64_t now);
 
 /* --- versions --- */
 
@@ -716,6 +717,10 @@ int dzone_open(const dzone_env_t *env, const char *dir, dzone_t **out, char *err
 		dzone_free(z);
 		return -1;
 	}
+	if (z->cur != NULL) {
+		/* A crash between a publication and its trim left it long. */
+		keep_journal(z, z->cur, ts.tv_sec);
+	}
 	*out = z;
 	return 0;
 }
@@ -825,17 +830,22 @@ int64_t dzone_next_event(dzone_t *z)
 	return t;
 }
 
-static const char *token_state(hsm_token_state_t s)
+const char *dzone_token_state(const hsm_token_stats_t *s, bool *up)
 {
-	switch (s) {
+	switch (s->state) {
 	case HSM_TOKEN_UP:
+		*up = true;
 		return "up";
 	case HSM_TOKEN_RECOVERING:
+		*up = false;
 		return "reconnecting";
 	case HSM_TOKEN_DOWN:
+		*up = false;
 		return "down";
 	default:
-		return "not connected";
+		/* Never reached yet: fine until a first connection failed. */
+		*up = s->last_status == HSM_OK;
+		return *up ? "not connected yet" : "down";
 	}
 }
 
@@ -864,7 +874,8 @@ static void status_tokens(const dzone_t *z, Signer__V1__ZoneStatus *st)
 		hsm_token_stats_t s;
 		hsm_token_stats(t, &s);
 		ts->name = (char *)hsm_token_name(t);
-		ts->state = (char *)token_state(s.state);
+		bool up = false;
+		ts->state = (char *)dzone_token_state(&s, &up);
 		ts->reconnects = s.reconnects;
 		ts->retries = s.retries;
 		ts->failures = s.failures;
@@ -1324,6 +1335,40 @@ static int write_snapshot(dzone_t *z, const dzone_version_t *v)
 	return ret;
 }
 
+/* Journal retention after a publication (and at start): a new snapshot
+ * once the journal since the last one outweighs it, so that a restart
+ * replays little, or once the journal is over a limit (it can only shrink
+ * down to the last snapshot); then the trim. A failure here loses nothing. */
+static void keep_journal(dzone_t *z, const dzone_version_t *v, int64_t now)
+{
+	const zone_journal_limits_t *lim = &z->env->journal_limits;
+	pthread_mutex_lock(&z->jmu);
+	uint64_t grown = zone_journal_bytes(z->journal) - z->journal_at_snap;
+	size_t count = zone_journal_count(z->journal);
+	int64_t oldest = 0;
+	bool over = (lim->max_entries > 0 && count > lim->max_entries) ||
+	            (lim->max_bytes > 0 && zone_journal_bytes(z->journal) > lim->max_bytes) ||
+	            (lim->max_age > 0 && zone_journal_entry(z->journal, 0, NULL, NULL, &oldest) &&
+	             oldest < now - lim->max_age);
+	pthread_mutex_unlock(&z->jmu);
+	if (over || grown > z->snap_size / 2 + (1u << 20)) {
+		int st = write_snapshot(z, v);
+		if (st == ZONE_OK) {
+			pthread_mutex_lock(&z->jmu);
+			z->journal_at_snap = zone_journal_bytes(z->journal);
+			pthread_mutex_unlock(&z->jmu);
+		} else {
+			log_zone(LOG_WARNING, z->name, "snapshot: %s", zone_strerror(st));
+		}
+	}
+	pthread_mutex_lock(&z->jmu);
+	int st = zone_journal_trim(z->journal, now, z->snap_serial);
+	pthread_mutex_unlock(&z->jmu);
+	if (st != ZONE_OK) {
+		log_zone(LOG_WARNING, z->name, "journal trim: %s", zone_strerror(st));
+	}
+}
+
 /* Makes v durable: its delta from the published version in the journal, or
  * a new snapshot. */
 static int make_durable(dzone_t *z, const dzone_version_t *old, const dzone_version_t *v,
@@ -1370,35 +1415,7 @@ static int make_durable(dzone_t *z, const dzone_version_t *old, const dzone_vers
 		}
 		return ret;
 	}
-	/* A new snapshot once the journal since the last one outweighs it, so
-	 * that a restart replays little. A failure here loses nothing. */
-	pthread_mutex_lock(&z->jmu);
-	uint64_t grown = zone_journal_bytes(z->journal) - z->journal_at_snap;
-	/* Over a retention limit: the journal can only shrink to the last
-	 * snapshot, so the snapshot moves on first. */
-	size_t count = zone_journal_count(z->journal);
-	int64_t oldest = 0;
-	bool over = (lim->max_entries > 0 && count > lim->max_entries) ||
-	            (lim->max_bytes > 0 && zone_journal_bytes(z->journal) > lim->max_bytes) ||
-	            (lim->max_age > 0 && zone_journal_entry(z->journal, 0, NULL, NULL, &oldest) &&
-	             oldest < now - lim->max_age);
-	pthread_mutex_unlock(&z->jmu);
-	if (over || grown > z->snap_size / 2 + (1u << 20)) {
-		int st = write_snapshot(z, v);
-		if (st == ZONE_OK) {
-			pthread_mutex_lock(&z->jmu);
-			z->journal_at_snap = zone_journal_bytes(z->journal);
-			pthread_mutex_unlock(&z->jmu);
-		} else {
-			log_zone(LOG_WARNING, z->name, "snapshot: %s", zone_strerror(st));
-		}
-	}
-	pthread_mutex_lock(&z->jmu);
-	int st = zone_journal_trim(z->journal, now, z->snap_serial);
-	pthread_mutex_unlock(&z->jmu);
-	if (st != ZONE_OK) {
-		log_zone(LOG_WARNING, z->name, "journal trim: %s", zone_strerror(st));
-	}
+	keep_journal(z, v, now);
 	return ZONE_OK;
 }
 

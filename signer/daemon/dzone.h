@@ -121,6 +121,11 @@ const uint8_t *dzone_apex(const dzone_t *z);
  * nothing was published yet. Thread-safe. */
 dzone_version_t *dzone_current(dzone_t *z);
 
+/* A token's state for status ("up", "reconnecting", "down", "not connected
+ * yet") and whether it counts as up (a token never tried counts as up until
+ * a first connection fails). Static text. Thread-safe. */
+const char *dzone_token_state(const hsm_token_stats_t *s, bool *up);
+
 /* Fills st (zeroed by the caller; strings malloc'ed, freed by
  * dzone_status_clear) with the zone's state at now. Thread-safe. */
 void dzone_status(dzone_t *z, int64_t now, Signer__V1__ZoneStatus *st);

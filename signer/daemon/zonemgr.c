@@ -76,7 +76,7 @@ struct zonemgr {
 
 	pthread_t *pass_threads;
 	size_t npass;
-	pthread_t sched_thread, notify_thread;
+	pthread_t sched_thread, notify_thread, probe_thread;
 	bool started;
 };
 
@@ -538,6 +538,31 @@ void zonemgr_kick(zonemgr_t *m)
 	pthread_mutex_unlock(&m->mu);
 }
 
+/* --- the HSM at start --- */
+
+/* Connects every token once at start ("probe"), so that status tells an
+ * unreachable HSM at once rather than at the first signature; the zones are
+ * served meanwhile, and the passes retry on their own schedule. */
+static void *probe_main(void *arg)
+{
+	zonemgr_t *m = arg;
+	pthread_setname_np(pthread_self(), "probe");
+	for (size_t i = 0; i < hsm_ctx_count(m->p.hsm) && !atomic_load(&m->stop); i++) {
+		hsm_token_t *t = hsm_ctx_token_at(m->p.hsm, i);
+		hsm_detail_t d;
+		memset(&d, 0, sizeof(d));
+		int st = hsm_token_connect(t, &d);
+		if (st == HSM_OK) {
+			log_info("token %s: up", hsm_token_name(t));
+		} else {
+			char buf[256];
+			log_err("token %s: cannot connect (zones are served; signing waits): %s",
+			        hsm_token_name(t), hsm_detail_format(st, &d, buf, sizeof(buf)));
+		}
+	}
+	return NULL;
+}
+
 /* --- public --- */
 
 int zonemgr_new(const zonemgr_params_t *p, zonemgr_t **out, char *err, size_t errlen)
@@ -628,7 +653,8 @@ int zonemgr_start(zonemgr_t *m, char *err, size_t errlen)
 		m->npass++;
 	}
 	if (pthread_create(&m->sched_thread, NULL, sched_main, m) != 0 ||
-	    pthread_create(&m->notify_thread, NULL, notify_main, m) != 0) {
+	    pthread_create(&m->notify_thread, NULL, notify_main, m) != 0 ||
+	    pthread_create(&m->probe_thread, NULL, probe_main, m) != 0) {
 		snprintf(err, errlen, "cannot start threads");
 		zonemgr_stop(m);
 		return -1;
@@ -679,6 +705,7 @@ void zonemgr_stop(zonemgr_t *m)
 		pthread_cond_broadcast(&m->ncond);
 		pthread_mutex_unlock(&m->nmu);
 		pthread_join(m->notify_thread, NULL);
+		pthread_join(m->probe_thread, NULL);
 		m->started = false;
 	}
 	pthread_mutex_lock(&m->mu);

@@ -27,6 +27,7 @@
  *   test_daemon_crash SIGNERD SIGNER        (SIGNER_TEST_SEED: the seed)
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -339,16 +340,16 @@ static void new_update(char **rem, char **add)
 
 typedef struct {
 	unsigned delay_ms;
-	volatile bool stop;
+	atomic_bool stop;
 } killer_t;
 
 static void *killer_main(void *arg)
 {
 	killer_t *k = arg;
-	for (unsigned t = 0; t < k->delay_ms && !k->stop; t++) {
+	for (unsigned t = 0; t < k->delay_ms && !atomic_load(&k->stop); t++) {
 		usleep(1000);
 	}
-	if (!k->stop) {
+	if (!atomic_load(&k->stop)) {
 		daemon_env_kill_nowait(&env);
 	}
 	return NULL;
@@ -594,7 +595,8 @@ int main(int argc, char **argv)
 		if (dclient_connect(env.sock, 30000, &c) != 0) {
 			die("%s: connect", where);
 		}
-		killer_t k = {.delay_ms = 50 + rnd(1451), .stop = false};
+		killer_t k = {.delay_ms = 50 + rnd(1451)};
+		atomic_init(&k.stop, false);
 		pthread_t kt;
 		if (!fault) {
 			pthread_create(&kt, NULL, killer_main, &k);
@@ -602,7 +604,7 @@ int main(int argc, char **argv)
 		round_stats_t rs = {0};
 		uint32_t in_before = acked_in;
 		workload(c, fault ? 30000 : 5000, fault ? 5 : -1, &rs, where);
-		k.stop = true;
+		atomic_store(&k.stop, true);
 		if (!fault) {
 			pthread_join(kt, NULL);
 		}
