@@ -336,7 +336,9 @@ static void wire(const char *sock, const char *zone)
 	for (;;) {
 		Signer__V1__Response *r = expect_ok(c);
 		bool more = r->more;
-		for (size_t i = 0; r->body_case == SIGNER__V1__RESPONSE__BODY_CHUNK && i < r->chunk->n_records; i++) {
+		for (size_t i = 0;
+		     r->body_case == SIGNER__V1__RESPONSE__BODY_CHUNK && i < r->chunk->n_records;
+		     i++) {
 			const Signer__V1__Record *rr = r->chunk->records[i];
 			bytes += rr->owner.len + 10 + rr->rdata.len;
 			records++;
@@ -384,7 +386,8 @@ int main(int argc, char **argv)
 	} else if (argc == 4 && strcmp(argv[1], "parse") == 0) {
 		parse(argv[2], argv[3]);
 	} else {
-		fprintf(stderr, "usage: see the comment at the top of tests/bench/bench_daemon.c\n");
+		fprintf(stderr,
+		        "usage: see the comment at the top of tests/bench/bench_daemon.c\n");
 		return 2;
 	}
 	return 0;
