@@ -280,6 +280,26 @@ static void unref_nodes(zone_node_t **v, size_t n)
 	}
 }
 
+/* Pages of the mapping already read are given back as the reads move on
+ * (MADV_DONTNEED: a private, never written file mapping reads them again
+ * from the file if touched), so that loading a snapshot does not hold the
+ * whole file in memory beside the zone it makes. */
+#define DROP_STEP (8u << 20)
+
+static void drop_behind(const uint8_t *buf, const uint8_t *upto, size_t *dropped)
+{
+	size_t pos = (size_t)(upto - buf);
+	if (pos < *dropped + DROP_STEP) {
+		return;
+	}
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	size_t end = pos / page * page;
+	if (end > *dropped) {
+		madvise((void *)(uintptr_t)(buf + *dropped), end - *dropped, MADV_DONTNEED);
+		*dropped = end;
+	}
+}
+
 /* Checks and reads a whole snapshot (len bytes at buf). */
 static int parse(const uint8_t *buf, size_t len, zone_t **out, zone_snap_meta_t *meta, char *why,
                  size_t cap)
@@ -298,12 +318,15 @@ static int parse(const uint8_t *buf, size_t len, zone_t **out, zone_snap_meta_t 
 	}
 	uint32_t want = zone_file_get32(buf + len - 4);
 	uint32_t got = (uint32_t)crc32(crc32(0L, Z_NULL, 0), buf, (uInt)0);
-	/* crc32 takes at most 4 GiB at once: fed in pieces. */
+	/* In pieces (crc32 takes at most 4 GiB at once), dropping each. */
+	size_t dropped = 0;
 	for (size_t off = 0; off < len - 4;) {
-		size_t n = len - 4 - off > (1u << 30) ? (1u << 30) : len - 4 - off;
+		size_t n = len - 4 - off > DROP_STEP ? DROP_STEP : len - 4 - off;
 		got = (uint32_t)crc32(got, buf + off, (uInt)n);
 		off += n;
+		drop_behind(buf, buf + off, &dropped);
 	}
+	dropped = 0;
 	if (got != want) {
 		return corrupt(&r,
 		               "checksum mismatch (stored %08lx, computed %08lx): the file is "
@@ -361,6 +384,7 @@ static int parse(const uint8_t *buf, size_t len, zone_t **out, zone_snap_meta_t 
 			goto fail;
 		}
 		nn++;
+		drop_behind(buf, r.p, &dropped);
 	}
 	while (n3 < count3) {
 		if ((ret = get_node(&r, buf, &nsec3[n3])) != ZONE_OK) {
@@ -428,8 +452,9 @@ int zone_snap_load_why(const char *path, zone_t **out, zone_snap_meta_t *meta, c
 		rd_t r = {NULL, NULL, why, cap};
 		return corrupt(&r, "empty file");
 	}
-	/* Mapped, not copied: read once by the checksum, once by the parse. */
-	void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	/* Mapped, not copied: read once by the checksum, once by the parse,
+	 * each giving back what it has read (drop_behind). */
+	void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
 	if (map == MAP_FAILED) {
 		ret = -errno;
