@@ -326,8 +326,15 @@ static void test_zone_snap_crash_leaves_old_or_new_file(void)
 	CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
-/* Names of the big zone. */
+/* Names of the big zone; fewer under a sanitizer, where the timing says
+ * nothing (every allocation is instrumented) and is not asserted. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define BIG_NAMES 100000
+#define BIG_TIMED 0
+#else
 #define BIG_NAMES 1000000
+#define BIG_TIMED 1
+#endif
 
 static void test_zone_snap_big_zone_loads_faster_than_text(void)
 {
@@ -361,7 +368,9 @@ static void test_zone_snap_big_zone_loads_faster_than_text(void)
 	       "(%.1fx the snapshot)\n",
 	       BIG_NAMES, z->count, t1 - t0, st.st_size / 1e6, t2 - t1, t3 - t2, tst.st_size / 1e6,
 	       t5 - t4, (t5 - t4) / (t3 - t2));
-	CU_ASSERT(t3 - t2 < t5 - t4);
+	if (BIG_TIMED) {
+		CU_ASSERT(t3 - t2 < t5 - t4);
+	}
 	zone_free(back);
 	zone_free(z);
 	if (getenv("KEEP_SNAP") == NULL) {
