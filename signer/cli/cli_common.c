@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "signer/daemon/config.h"
 
@@ -103,4 +104,31 @@ void cli_close(hsm_ctx_t *ctx, void *config)
 {
 	hsm_ctx_free(ctx);
 	config_free(config);
+}
+
+void cli_group_usage(const cli_group_t *g, FILE *fp)
+{
+	fprintf(fp, "usage: signer %s COMMAND [options]\ncommands:\n", g->group);
+	for (size_t i = 0; i < g->count; i++) {
+		fprintf(fp, "  %s\n", g->usage(i));
+	}
+	fprintf(fp, "common options:\n%s", g->common_help);
+}
+
+bool cli_group_find(const cli_group_t *g, int argc, char **argv, size_t *index, int *exit)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		cli_group_usage(g, argc < 2 ? stderr : stdout);
+		*exit = argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+		return false;
+	}
+	for (size_t i = 0; i < g->count; i++) {
+		if (strcmp(argv[1], g->name(i)) == 0) {
+			*index = i;
+			return true;
+		}
+	}
+	cli_error("unknown command '%s %s' (see signer %s --help)", g->group, argv[1], g->group);
+	*exit = CLI_EXIT_USAGE;
+	return false;
 }

@@ -10,6 +10,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "hsm/hsm_ctx.h"
 #include "hsm/hsm_error.h"
@@ -65,5 +66,23 @@ void cli_hsm_error(const char *what, int status, const hsm_detail_t *detail);
 
 /* Prints "signer: " and a formatted message to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A command group (`signer hsm|zone|key COMMAND`): its subcommand table seen
+ * through two accessors, so that each file keeps its own table type. */
+typedef struct {
+	const char *group; /* "zone" */
+	size_t count;
+	const char *(*name)(size_t i);
+	const char *(*usage)(size_t i);
+	const char *common_help; /* the group's common options */
+} cli_group_t;
+
+/* Prints the group's usage: every subcommand's usage line, then the common
+ * options. */
+void cli_group_usage(const cli_group_t *g, FILE *fp);
+
+/* Finds the subcommand argv[1]: true and *index, or false with *exit set
+ * (usage printed for no command or --help, an error for an unknown one). */
+bool cli_group_find(const cli_group_t *g, int argc, char **argv, size_t *index, int *exit);
 
 #endif

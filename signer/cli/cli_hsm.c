@@ -569,31 +569,31 @@ static const subcommand_t subcommands[] = {
 
 #define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))
 
+static const char *sub_name(size_t i)
+{
+	return subcommands[i].name;
+}
+
+static const char *sub_usage(size_t i)
+{
+	return subcommands[i].usage;
+}
+
+static const cli_group_t group = {"hsm", NSUB, sub_name, sub_usage, CLI_COMMON_HELP};
+
 void cli_hsm_usage(FILE *fp)
 {
-	fprintf(fp, "usage: signer hsm COMMAND [options]\ncommands:\n");
-	for (size_t i = 0; i < NSUB; i++) {
-		fprintf(fp, "  %s\n", subcommands[i].usage);
-	}
-	fprintf(fp, "common options:\n%s", CLI_COMMON_HELP);
+	cli_group_usage(&group, fp);
 }
 
 int cli_hsm_main(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		cli_hsm_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+	size_t index = 0;
+	int exit_code = CLI_EXIT_OK;
+	if (!cli_group_find(&group, argc, argv, &index, &exit_code)) {
+		return exit_code;
 	}
-	const subcommand_t *sub = NULL;
-	for (size_t i = 0; i < NSUB; i++) {
-		if (strcmp(argv[1], subcommands[i].name) == 0) {
-			sub = &subcommands[i];
-		}
-	}
-	if (sub == NULL) {
-		cli_error("unknown command 'hsm %s' (see signer hsm --help)", argv[1]);
-		return CLI_EXIT_USAGE;
-	}
+	const subcommand_t *sub = &subcommands[index];
 	static const struct option longopts[] = {
 	        {"alg", required_argument, NULL, OPT_ALG},
 	        {"bits", required_argument, NULL, OPT_BITS},

@@ -178,31 +178,31 @@ static const subcommand_t subcommands[] = {
 
 #define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))
 
+static const char *sub_name(size_t i)
+{
+	return subcommands[i].name;
+}
+
+static const char *sub_usage(size_t i)
+{
+	return subcommands[i].usage;
+}
+
+static const cli_group_t group = {"key", NSUB, sub_name, sub_usage, CLI_RPC_HELP};
+
 void cli_key_usage(FILE *fp)
 {
-	fprintf(fp, "usage: signer key COMMAND [options]\ncommands:\n");
-	for (size_t i = 0; i < NSUB; i++) {
-		fprintf(fp, "  %s\n", subcommands[i].usage);
-	}
-	fprintf(fp, "common options:\n%s", CLI_RPC_HELP);
+	cli_group_usage(&group, fp);
 }
 
 int cli_key_main(int argc, char **argv)
 {
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		cli_key_usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+	size_t index = 0;
+	int exit_code = CLI_EXIT_OK;
+	if (!cli_group_find(&group, argc, argv, &index, &exit_code)) {
+		return exit_code;
 	}
-	const subcommand_t *sub = NULL;
-	for (size_t i = 0; i < NSUB; i++) {
-		if (strcmp(argv[1], subcommands[i].name) == 0) {
-			sub = &subcommands[i];
-		}
-	}
-	if (sub == NULL) {
-		cli_error("unknown command 'key %s' (see signer key --help)", argv[1]);
-		return CLI_EXIT_USAGE;
-	}
+	const subcommand_t *sub = &subcommands[index];
 	static const struct option longopts[] = {
 	        {"sha384", no_argument, NULL, OPT_SHA384},
 	        CLI_RPC_OPTIONS,

@@ -19,43 +19,7 @@
 /* Digits with an optional unit s m h d w, at most max seconds. */
 static bool parse_seconds(const char *s, uint64_t max, uint64_t *out)
 {
-	if (*s < '0' || *s > '9') {
-		return false;
-	}
-	char *end = NULL;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno != 0) {
-		return false;
-	}
-	unsigned long long mul = 1;
-	switch (*end) {
-	case '\0':
-	case 's':
-		break;
-	case 'm':
-		mul = 60;
-		break;
-	case 'h':
-		mul = 3600;
-		break;
-	case 'd':
-		mul = 86400;
-		break;
-	case 'w':
-		mul = 604800;
-		break;
-	default:
-		return false;
-	}
-	if (*end != '\0' && end[1] != '\0') {
-		return false;
-	}
-	if (v > max / mul) {
-		return false;
-	}
-	*out = v * mul;
-	return true;
+	return config_parse_duration(s, max, out);
 }
 
 bool cli_rpc_parse_duration(const char *s, uint32_t *out)

@@ -11,6 +11,7 @@
 
 #include "hsm/hsm_key.h"
 #include "signer/cli/cli_common.h"
+#include "signer/daemon/config.h"
 #include "signer/nsec/nsec3.h"
 #include "signer/nsec/nsec_error.h"
 #include "signer/sign/sign_error.h"
@@ -90,39 +91,11 @@ typedef struct {
 /* Durations: a number with an optional unit s, m, h, d or w. */
 static bool parse_duration(const char *s, uint32_t *out)
 {
-	char *end = NULL;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (end == s || errno != 0 || *s == '-') {
+	uint64_t v = 0;
+	if (!config_parse_duration(s, 0x7fffffffu, &v)) {
 		return false;
 	}
-	unsigned long long mul = 1;
-	switch (*end) {
-	case '\0':
-	case 's':
-		break;
-	case 'm':
-		mul = 60;
-		break;
-	case 'h':
-		mul = 3600;
-		break;
-	case 'd':
-		mul = 86400;
-		break;
-	case 'w':
-		mul = 604800;
-		break;
-	default:
-		return false;
-	}
-	if (*end != '\0' && end[1] != '\0') {
-		return false;
-	}
-	if (v * mul > 0x7fffffffull) {
-		return false;
-	}
-	*out = (uint32_t)(v * mul);
+	*out = (uint32_t)v;
 	return true;
 }
 

@@ -170,6 +170,16 @@ static bool parse_scaled(const char *s, const unit_t *units, uint64_t *out)
 	return true;
 }
 
+bool config_parse_duration(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!parse_scaled(s, time_units, &v) || v > max) {
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
 /* Reads a number in [min, max] with the given units (no_units, size_units
  * for bytes, time_units for seconds); the refusal names the range. */
 static int get_scaled(loader_t *l, yaml_node_t *v, const char *key, const unit_t *units,

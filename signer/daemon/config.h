@@ -126,6 +126,11 @@ typedef struct {
  * call it before threads that change either. */
 int config_load(const char *path, config_t **out, char *err, size_t errlen);
 
+/* Parses a duration as the configuration writes them: digits and at most
+ * one unit s, m, h, d or w (no sign, no space), at most max seconds; true
+ * and *out (seconds) or false. Pure; the CLI uses it too. */
+bool config_parse_duration(const char *s, uint64_t max, uint64_t *out);
+
 /* Frees a configuration; NULL is a no-op. */
 void config_free(config_t *config);
 

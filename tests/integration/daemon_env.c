@@ -1,6 +1,7 @@
 #include "tests/integration/daemon_env.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
@@ -440,4 +441,44 @@ void daemon_env_cleanup(daemon_env_t *e, bool keep)
 		return;
 	}
 	nftw(e->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void daemon_env_buf_add(daemon_env_buf_t *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (b->len + (size_t)n + 1 > b->cap) {
+		b->cap = (b->len + (size_t)n + 1) * 2;
+		b->s = realloc(b->s, b->cap);
+		if (b->s == NULL) {
+			fprintf(stderr, "FAIL: out of memory\n");
+			exit(1);
+		}
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void daemon_env_buf_reset(daemon_env_buf_t *b)
+{
+	b->len = 0;
+	if (b->s != NULL) {
+		b->s[0] = '\0';
+	}
+}
+
+const char *daemon_env_buf_str(const daemon_env_buf_t *b)
+{
+	return b->s != NULL ? b->s : "";
+}
+
+void daemon_env_buf_free(daemon_env_buf_t *b)
+{
+	free(b->s);
+	b->s = NULL;
+	b->len = b->cap = 0;
 }

@@ -18,7 +18,9 @@
 #define TESTS_INTEGRATION_DAEMON_ENV_H
 
 #include <stdbool.h>
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "tests/integration/dclient.h"
@@ -70,5 +72,30 @@ void daemon_env_cleanup(daemon_env_t *e, bool keep);
 
 /* Monotonic milliseconds. */
 double daemon_env_now_ms(void);
+
+/* A failed check: counts it in *counter (an atomic_int, so that threads may
+ * check) and prints the line and the message; the test goes on. */
+#define DAEMON_ENV_CHECK(counter, cond, ...)                                                       \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			atomic_fetch_add((counter), 1);                                            \
+			fprintf(stderr, "FAIL (line %d): ", __LINE__);                             \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+		}                                                                                  \
+	} while (0)
+
+/* A growing string (zone text being built); out of memory ends the test. */
+typedef struct {
+	char *s;
+	size_t len, cap;
+} daemon_env_buf_t;
+
+void daemon_env_buf_add(daemon_env_buf_t *b, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+void daemon_env_buf_reset(daemon_env_buf_t *b);
+/* The text so far ("" when empty); borrowed until the next change. */
+const char *daemon_env_buf_str(const daemon_env_buf_t *b);
+void daemon_env_buf_free(daemon_env_buf_t *b);
 
 #endif

@@ -27,6 +27,7 @@
  *   test_daemon_changes SIGNERD SIGNER        (SIGNER_TEST_SEED: the seed)
  */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,17 +46,9 @@ enum { S_OK = 0, S_NOT_FOUND = 3, S_SERIAL_MISMATCH = 6, S_INVALID_ZONE = 7 };
 
 static daemon_env_t env;
 static dclient_t *cl;
-static int failures;
+static atomic_int failures;
 
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			failures++;                                                                \
-			fprintf(stderr, "FAIL (line %d): ", __LINE__);                             \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-		}                                                                                  \
-	} while (0)
+#define CHECK(...) DAEMON_ENV_CHECK(&failures, __VA_ARGS__)
 
 __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...)
 {
@@ -69,44 +62,6 @@ __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt,
 	dclient_free(cl);
 	daemon_env_cleanup(&env, false);
 	exit(1);
-}
-
-/* --- a growing string --- */
-typedef struct {
-	char *s;
-	size_t len, cap;
-} sbuf_t;
-
-__attribute__((format(printf, 2, 3))) static void sb_add(sbuf_t *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (b->len + (size_t)n + 1 > b->cap) {
-		b->cap = (b->len + (size_t)n + 1) * 2;
-		b->s = realloc(b->s, b->cap);
-		if (b->s == NULL) {
-			die("out of memory");
-		}
-	}
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
-static void sb_reset(sbuf_t *b)
-{
-	b->len = 0;
-	if (b->s != NULL) {
-		b->s[0] = '\0';
-	}
-}
-
-static const char *sb_str(sbuf_t *b)
-{
-	return b->s != NULL ? b->s : "";
 }
 
 /* --- the model of the unsigned zone --- */
@@ -260,9 +215,9 @@ static unsigned rnd(unsigned n)
 	return (unsigned)(random() % n);
 }
 
-static void starting_zone(sbuf_t *text)
+static void starting_zone(daemon_env_buf_t *text)
 {
-	sb_add(text, "$ORIGIN %s\n$TTL 3600\n", ZONE);
+	daemon_env_buf_add(text, "$ORIGIN %s\n$TTL 3600\n", ZONE);
 	model_add(ZONE, 3600, "SOA", "ns1." ZONE " hostmaster." ZONE " 1 3600 900 604800 300",
 	          K_FIXED, 0);
 	model_add(ZONE, 3600, "NS", "ns1." ZONE, K_FIXED, 0);
@@ -302,7 +257,7 @@ static void starting_zone(sbuf_t *text)
 		model_add(owner, 3600, "A", rd, K_DELEG, g);
 	}
 	for (size_t i = 0; i < nmodel; i++) {
-		sb_add(text, "%s\n", model[i].line);
+		daemon_env_buf_add(text, "%s\n", model[i].line);
 	}
 }
 
@@ -357,23 +312,23 @@ static long pick(int kind, const touched_t *t)
 	return -1;
 }
 
-static void rm_rec(size_t i, sbuf_t *rem)
+static void rm_rec(size_t i, daemon_env_buf_t *rem)
 {
-	sb_add(rem, "%s\n", model[i].line);
+	daemon_env_buf_add(rem, "%s\n", model[i].line);
 	model_del(i);
 }
 
 static void add_rec(const char *owner, uint32_t ttl, const char *type, const char *rd, int kind,
-                    unsigned group, sbuf_t *add)
+                    unsigned group, daemon_env_buf_t *add)
 {
 	mrec_t *r = model_add(owner, ttl, type, rd, kind, group);
-	sb_add(add, "%s\n", r->line);
+	daemon_env_buf_add(add, "%s\n", r->line);
 }
 
 static unsigned deleg_count;
 
 /* One random change into rem/add (and the model). Returns true if made. */
-static bool one_change(touched_t *t, sbuf_t *rem, sbuf_t *add, unsigned *kinds)
+static bool one_change(touched_t *t, daemon_env_buf_t *rem, daemon_env_buf_t *add, unsigned *kinds)
 {
 	static const char *types[] = {"A", "AAAA", "TXT", "MX"};
 	static const uint32_t ttls[] = {300, 600, 3600, 86400};
@@ -683,18 +638,18 @@ static void bad_changes(void)
 	if (dclient_connect(env.sock, 60000, &c2) != 0) {
 		die("%s: connect", what);
 	}
-	sbuf_t text = {0};
-	sb_add(&text, "$ORIGIN %s\n", ZONE);
-	sb_add(&text, "@ 3600 IN SOA ns1 hostmaster %u 3600 900 604800 300\n@ NS ns1\n",
-	       in_serial + 100);
+	daemon_env_buf_t text = {0};
+	daemon_env_buf_add(&text, "$ORIGIN %s\n", ZONE);
+	daemon_env_buf_add(&text, "@ 3600 IN SOA ns1 hostmaster %u 3600 900 604800 300\n@ NS ns1\n",
+	                   in_serial + 100);
 	for (unsigned i = 0; i < 3000; i++) {
-		sb_add(&text, "cut%u 3600 IN A 10.201.%u.%u\n", i, i / 256, i % 256);
+		daemon_env_buf_add(&text, "cut%u 3600 IN A 10.201.%u.%u\n", i, i / 256, i % 256);
 	}
-	if (dclient_push_partial(c2, ZONE, sb_str(&text)) != 0) {
+	if (dclient_push_partial(c2, ZONE, daemon_env_buf_str(&text)) != 0) {
 		die("%s: %s", what, dclient_error(c2));
 	}
 	dclient_free(c2);
-	free(text.s);
+	daemon_env_buf_free(&text);
 	/* Another client is served while (and after) the daemon drops it. */
 	dclient_t *c3 = NULL;
 	CHECK(dclient_connect(env.sock, 60000, &c3) == 0, "%s: a new client cannot connect", what);
@@ -739,12 +694,12 @@ int main(int argc, char **argv)
 	if (r.status != S_OK) {
 		die("zone add answered %s: %s", dclient_status_name(r.status), r.message);
 	}
-	sbuf_t text = {0};
+	daemon_env_buf_t text = {0};
 	starting_zone(&text);
-	if (dclient_push_text(cl, ZONE, sb_str(&text), 0, &r) != 0) {
+	if (dclient_push_text(cl, ZONE, daemon_env_buf_str(&text), 0, &r) != 0) {
 		die("push: %s", dclient_error(cl));
 	}
-	free(text.s);
+	daemon_env_buf_free(&text);
 	if (r.status != S_OK) {
 		die("push answered %s: %s", dclient_status_name(r.status), r.message);
 	}
@@ -764,14 +719,14 @@ int main(int argc, char **argv)
 	double tc = daemon_env_now_ms();
 	unsigned kinds[8] = {0};
 	unsigned made = 0, batch = 0;
-	sbuf_t rem = {0}, add = {0};
+	daemon_env_buf_t rem = {0}, add = {0};
 	while (made < CHANGES) {
 		batch++;
 		char when[64];
 		snprintf(when, sizeof(when), "batch %u (input serial %u)", batch, in_serial + 1);
 		touched_t t = {.n = 0};
-		sb_reset(&rem);
-		sb_reset(&add);
+		daemon_env_buf_reset(&rem);
+		daemon_env_buf_reset(&add);
 		unsigned want = 1 + rnd(10), got = 0;
 		if (want > CHANGES - made) {
 			want = CHANGES - made;
@@ -794,12 +749,14 @@ int main(int argc, char **argv)
 				model[i].line = canon_of(ZONE, 3600, "SOA", rd);
 			}
 		}
-		if (dclient_update_text(cl, ZONE, in_serial, in_serial + 1, sb_str(&rem),
-		                        sb_str(&add), &r) != 0) {
+		if (dclient_update_text(cl, ZONE, in_serial, in_serial + 1,
+		                        daemon_env_buf_str(&rem), daemon_env_buf_str(&add),
+		                        &r) != 0) {
 			die("%s: update: %s", when, dclient_error(cl));
 		}
 		if (r.status != S_OK) {
-			fprintf(stderr, "removed:\n%s\nadded:\n%s\n", sb_str(&rem), sb_str(&add));
+			fprintf(stderr, "removed:\n%s\nadded:\n%s\n", daemon_env_buf_str(&rem),
+			        daemon_env_buf_str(&add));
 			die("%s: update of %u changes answered %s: %s", when, got,
 			    dclient_status_name(r.status), r.message);
 		}
@@ -813,7 +770,8 @@ int main(int argc, char **argv)
 		      serial);
 		CHECK(serial != signed_serial, "%s: the serial did not move (%u)", when, serial);
 		if (check_model(&full, when) != 0) {
-			fprintf(stderr, "removed:\n%s\nadded:\n%s\n", sb_str(&rem), sb_str(&add));
+			fprintf(stderr, "removed:\n%s\nadded:\n%s\n", daemon_env_buf_str(&rem),
+			        daemon_env_buf_str(&add));
 		}
 		check_delta_chain(&full, serial, when);
 		if (batch % VERIFY_EVERY == 0 || made >= CHANGES) {
@@ -833,8 +791,8 @@ int main(int argc, char **argv)
 	       "(%.1f ms a batch)\n",
 	       made, batch, kinds[0], kinds[1], kinds[2], kinds[3], kinds[4], kinds[5], kinds[6],
 	       kinds[7], tchanges / 1000, tchanges / batch);
-	free(rem.s);
-	free(add.s);
+	daemon_env_buf_free(&rem);
+	daemon_env_buf_free(&add);
 
 	bad_changes();
 

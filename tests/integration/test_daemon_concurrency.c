@@ -34,15 +34,7 @@
 static daemon_env_t env;
 static atomic_int failures;
 
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			atomic_fetch_add(&failures, 1);                                            \
-			fprintf(stderr, "FAIL (line %d): ", __LINE__);                             \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-		}                                                                                  \
-	} while (0)
+#define CHECK(...) DAEMON_ENV_CHECK(&failures, __VA_ARGS__)
 
 __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...)
 {
@@ -61,30 +53,6 @@ __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt,
 	daemon_env_log_tail(&env, 30);
 	daemon_env_cleanup(&env, false);
 	exit(1);
-}
-
-typedef struct {
-	char *s;
-	size_t len, cap;
-} sbuf_t;
-
-__attribute__((format(printf, 2, 3))) static void sb_add(sbuf_t *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (b->len + (size_t)n + 1 > b->cap) {
-		b->cap = (b->len + (size_t)n + 1) * 2;
-		b->s = realloc(b->s, b->cap);
-		if (b->s == NULL) {
-			die("out of memory");
-		}
-	}
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
 }
 
 static dclient_t *connect_or_die(void)
@@ -170,19 +138,20 @@ typedef struct {
 	double latency_ms;
 	uint32_t in_serial;
 	dclient_lines_t model;
-	sbuf_t text;
+	daemon_env_buf_t text;
 	atomic_bool *go;
 } small_t;
 
 static void small_text(small_t *s)
 {
 	s->text.len = 0;
-	sb_add(&s->text, "%s 3600 IN SOA ns1.%s hostmaster.%s 1 3600 900 604800 300\n", s->zone,
-	       s->zone, s->zone);
-	sb_add(&s->text, "%s 3600 IN NS ns1.%s\n", s->zone, s->zone);
-	sb_add(&s->text, "ns1.%s 3600 IN A 192.0.2.1\n", s->zone);
+	daemon_env_buf_add(&s->text, "%s 3600 IN SOA ns1.%s hostmaster.%s 1 3600 900 604800 300\n",
+	                   s->zone, s->zone, s->zone);
+	daemon_env_buf_add(&s->text, "%s 3600 IN NS ns1.%s\n", s->zone, s->zone);
+	daemon_env_buf_add(&s->text, "ns1.%s 3600 IN A 192.0.2.1\n", s->zone);
 	for (int i = 0; i < 7; i++) {
-		sb_add(&s->text, "w%d.%s 3600 IN A 10.%d.0.%d\n", i, s->zone, s->k, i + 1);
+		daemon_env_buf_add(&s->text, "w%d.%s 3600 IN A 10.%d.0.%d\n", i, s->zone, s->k,
+		                   i + 1);
 	}
 	model_of(s->zone, s->text.s, &s->model);
 	s->in_serial = 1;
@@ -230,7 +199,7 @@ static void *small_updates(void *arg)
 			break;
 		}
 		s->in_serial++;
-		sb_add(&s->text, "%s", add);
+		daemon_env_buf_add(&s->text, "%s", add);
 		if (rem[0] != '\0') {
 			/* Drop the removed line from the text model. */
 			char *p = strstr(s->text.s, rem);
@@ -270,7 +239,7 @@ static void *big_push(void *arg)
 
 typedef struct {
 	uint32_t in_serial;
-	sbuf_t added; /* lines added by the updates */
+	daemon_env_buf_t added; /* lines added by the updates */
 	int ok;
 } big_upd_t;
 
@@ -289,7 +258,7 @@ static void *big_updates(void *arg)
 		                        b->in_serial + (uint32_t)i + 1, NULL, add, &ids[i]) != 0) {
 			die("update %d of %s: %s", i, BIG, dclient_error(c));
 		}
-		sb_add(&b->added, "%s", add);
+		daemon_env_buf_add(&b->added, "%s", add);
 	}
 	for (int i = 0; i < BIG_UPDATES; i++) {
 		dclient_result_t r;
@@ -343,12 +312,14 @@ int main(int argc, char **argv)
 		}
 	}
 
-	sbuf_t big = {0};
-	sb_add(&big, "%s 3600 IN SOA ns1.%s hostmaster.%s 1 3600 900 604800 300\n", BIG, BIG, BIG);
-	sb_add(&big, "%s 3600 IN NS ns1.%s\nns1.%s 3600 IN A 192.0.2.1\n", BIG, BIG, BIG);
+	daemon_env_buf_t big = {0};
+	daemon_env_buf_add(&big, "%s 3600 IN SOA ns1.%s hostmaster.%s 1 3600 900 604800 300\n", BIG,
+	                   BIG, BIG);
+	daemon_env_buf_add(&big, "%s 3600 IN NS ns1.%s\nns1.%s 3600 IN A 192.0.2.1\n", BIG, BIG,
+	                   BIG);
 	for (unsigned i = 0; i < BIG_NAMES; i++) {
-		sb_add(&big, "h%u.%s 3600 IN A 10.%u.%u.%u\n", i, BIG, i >> 16, (i >> 8) & 255,
-		       i & 255);
+		daemon_env_buf_add(&big, "h%u.%s 3600 IN A 10.%u.%u.%u\n", i, BIG, i >> 16,
+		                   (i >> 8) & 255, i & 255);
 	}
 	dclient_lines_t big_model;
 	model_of(BIG, big.s, &big_model);
@@ -451,10 +422,10 @@ int main(int argc, char **argv)
 	daemon_env_cleanup(&env, false);
 	for (int k = 0; k < SMALL; k++) {
 		dclient_lines_free(&small[k].model);
-		free(small[k].text.s);
+		daemon_env_buf_free(&small[k].text);
 	}
 	dclient_lines_free(&big_model);
-	free(big.s);
-	free(bu.added.s);
+	daemon_env_buf_free(&big);
+	daemon_env_buf_free(&bu.added);
 	return nf > 0;
 }

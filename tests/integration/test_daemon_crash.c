@@ -44,17 +44,9 @@
 #define RING   48
 
 static daemon_env_t env;
-static int failures;
+static atomic_int failures;
 
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			failures++;                                                                \
-			fprintf(stderr, "FAIL (line %d): ", __LINE__);                             \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-		}                                                                                  \
-	} while (0)
+#define CHECK(...) DAEMON_ENV_CHECK(&failures, __VA_ARGS__)
 
 __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...)
 {
