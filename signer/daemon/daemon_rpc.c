@@ -28,8 +28,6 @@
 #define INFLIGHT_MAX 16384
 /* Records per chunk of a fetch. */
 #define FETCH_CHUNK 1000
-/* Idle connections are polled this often for shutdown (ms). */
-#define POLL_MS 1000
 
 typedef struct conn conn_t;
 
@@ -1301,13 +1299,6 @@ static void handle(conn_t *c, const Signer__V1__Request *req)
 	}
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static void *conn_main(void *arg)
 {
 	conn_t *c = arg;
@@ -1317,13 +1308,17 @@ static void *conn_main(void *arg)
 	size_t max_frame = r->config->server.max_frame;
 	uint64_t timeout_ms = (uint64_t)r->config->server.request_timeout * 1000u;
 	pthread_mutex_unlock(&r->mu);
-	rpc_conn_set_timeout(c->rpc, POLL_MS);
-	uint64_t last = mono_ms();
+	/* Reads and sends wait at most request_timeout for the peer: a stream
+	 * that stalls is dropped, a client that does not read its answers is
+	 * cut off. An idle connection just reads again (daemon_rpc_stop shuts
+	 * it down to end it). */
+	rpc_conn_set_timeout(c->rpc, (unsigned)timeout_ms);
 	while (!atomic_load(&r->stop)) {
 		Signer__V1__Request *req = NULL;
 		int st = rpc_conn_recv_request(c->rpc, max_frame, &req);
 		if (st == RPC_ERR_TIMEOUT) {
-			if (c->stream.active && mono_ms() - last > timeout_ms) {
+			/* No byte for request_timeout: a stream in progress is dropped. */
+			if (c->stream.active) {
 				log_notice("client %s: stream %llu timed out", c->who,
 				           (unsigned long long)c->stream.id);
 				if (!c->stream.failed) {
@@ -1342,7 +1337,6 @@ static void *conn_main(void *arg)
 			}
 			break;
 		}
-		last = mono_ms();
 		char err[256];
 		if (rpc_frame_check_request(req, err, sizeof(err)) != RPC_OK) {
 			reply(c, req->id, SIGNER__V1__STATUS__BAD_REQUEST, "%s", err);
