@@ -143,6 +143,32 @@ unchanged "an abandoned push"
 if grep -q evil "$tmp/now.zone"; then die "the abandoned push's records are served"; fi
 ok "abandoned push dropped and logged; $zone unchanged; others served meanwhile"
 
+step "a push that stalls longer than request_timeout (5 s) is answered TIMEOUT and dropped"
+daemon_py - "$sock" "$zone" >"$tmp/stall.out" 2>&1 <<'EOF' || die "stalled push: $(cat "$tmp/stall.out")"
+import sys, time, rpcwire
+from rpcwire import f_bytes, frame, request
+path, zone = sys.argv[1], sys.argv[2]
+s = rpcwire.connect(path, timeout=20.0)
+s.sendall(frame(request(9, rpcwire.PUSH_BEGIN, f_bytes(1, zone))))
+text = "$ORIGIN %s\n@ 300 IN SOA ns1 hostmaster 98 1 1 1 1\n@ 300 IN NS ns1\nstalled 300 IN A 192.0.2.67\n" % zone
+s.sendall(frame(request(9, rpcwire.CHUNK, f_bytes(2, text))))
+t0 = time.time()
+msg = rpcwire.read_frame(s)
+waited = time.time() - t0
+if msg is None:
+    sys.exit("no answer before the connection closed")
+rid, status, text, more, _ = rpcwire.response(msg)
+if rid != 9 or status != "TIMEOUT" or waited < 4:
+    sys.exit("expected TIMEOUT for request 9 after about 5 s, got %s %s after %.1f s: %s" % (rid, status, waited, text))
+if rpcwire.read_frame(s) is not None:
+    sys.exit("the connection stayed open after the timeout")
+print("TIMEOUT after %.1f s: %s" % (waited, text))
+EOF
+daemon_log_grep "stream 9 timed out" >/dev/null || die "the stream timeout is not logged"
+unchanged "a stalled push"
+if grep -q stalled "$tmp/now.zone"; then die "the stalled push's records are served"; fi
+ok "$(cat "$tmp/stall.out"); $zone unchanged"
+
 step "bad requests through the CLI"
 # A text push that signerd parses: a record outside the zone (line 5) and
 # bad RDATA (line 6).
