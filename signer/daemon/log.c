@@ -49,7 +49,8 @@ static const char *level_name(int level)
 	}
 }
 
-static void emit(int level, const char *prefix, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void emit(int level, const char *prefix,
+                                                       const char *fmt, va_list ap)
 {
 	char line[2048];
 	int n = 0;

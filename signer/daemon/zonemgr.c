@@ -78,6 +78,7 @@ struct zonemgr {
 	size_t npass;
 	pthread_t sched_thread, notify_thread, probe_thread;
 	bool started;
+	atomic_bool probe_done; /* the probe thread (detached) has finished */
 };
 
 /* --- table --- */
@@ -560,6 +561,7 @@ static void *probe_main(void *arg)
 			        hsm_token_name(t), hsm_detail_format(st, &d, buf, sizeof(buf)));
 		}
 	}
+	atomic_store(&m->probe_done, true);
 	return NULL;
 }
 
@@ -580,6 +582,7 @@ int zonemgr_new(const zonemgr_params_t *p, zonemgr_t **out, char *err, size_t er
 	m->env.journal_limits.max_age = p->config->journal_max_age;
 	m->env.threads = p->config->threads;
 	atomic_init(&m->stop, false);
+	atomic_init(&m->probe_done, false);
 	pthread_mutex_init(&m->mu, NULL);
 	pthread_cond_init(&m->work, NULL);
 	pthread_cond_init(&m->space, NULL);
@@ -654,7 +657,8 @@ int zonemgr_start(zonemgr_t *m, char *err, size_t errlen)
 	}
 	if (pthread_create(&m->sched_thread, NULL, sched_main, m) != 0 ||
 	    pthread_create(&m->notify_thread, NULL, notify_main, m) != 0 ||
-	    pthread_create(&m->probe_thread, NULL, probe_main, m) != 0) {
+	    pthread_create(&m->probe_thread, NULL, probe_main, m) != 0 ||
+	    pthread_detach(m->probe_thread) != 0) {
 		snprintf(err, errlen, "cannot start threads");
 		zonemgr_stop(m);
 		return -1;
@@ -705,7 +709,12 @@ void zonemgr_stop(zonemgr_t *m)
 		pthread_cond_broadcast(&m->ncond);
 		pthread_mutex_unlock(&m->nmu);
 		pthread_join(m->notify_thread, NULL);
-		pthread_join(m->probe_thread, NULL);
+		/* The probe is detached (a process that exits early leaves no
+		 * unjoined thread behind); it uses the tokens: wait for it. */
+		while (!atomic_load(&m->probe_done)) {
+			struct timespec ts = {0, 10 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
 		m->started = false;
 	}
 	pthread_mutex_lock(&m->mu);

@@ -30,13 +30,17 @@
  * overlap it. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define BIG_NAMES 20000
+/* The 2 s bound of issue 4 is checked by the plain build; instrumented code
+ * beside other tests is several times slower: this run looks for memory
+ * errors in the same flow, with a looser bound. */
+#define SMALL_LIMIT_MS 10000.0
 #else
-#define BIG_NAMES 200000
-#endif
-#define SMALL          8
+#define BIG_NAMES      200000
 #define SMALL_LIMIT_MS 2000.0
-#define BIG_UPDATES    40
-#define SMALL_UPDATES  25
+#endif
+#define SMALL         8
+#define BIG_UPDATES   40
+#define SMALL_UPDATES 25
 
 static daemon_env_t env;
 static atomic_int failures;
