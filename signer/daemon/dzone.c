@@ -14,6 +14,7 @@
 #include "hsm/hsm_alg.h"
 #include "hsm/hsm_dnskey.h"
 #include "hsm/hsm_key.h"
+#include "signer/daemon/dzone_merge.h"
 #include "signer/daemon/log.h"
 #include "signer/nsec/nsec3.h"
 #include "signer/sign/sign_error.h"
@@ -1308,6 +1309,46 @@ static bool apply_change(dzone_t *z, dzone_change_t *c, zone_t **work, bool *wor
 	return true;
 }
 
+typedef enum {
+	MERGE_NONE,    /* no run of two changes here */
+	MERGE_DONE,    /* applied: *taken changes */
+	MERGE_REFUSED, /* the net effect was refused as a whole */
+} merge_t;
+
+/* Applies the leading run of incremental changes of list as one net delta
+ * (dzone_merge.h). After MERGE_REFUSED the caller applies the changes one
+ * by one, which finds the culprit and gives its exact error. */
+static merge_t merge_run(dzone_t *z, dzone_change_t *list, zone_t **work, bool *work_owned,
+                         uint32_t *input_serial, size_t *taken)
+{
+	zone_delta_t net;
+	zone_delta_init(&net);
+	uint32_t serial = 0;
+	zone_t *next = NULL;
+	int ret = dzone_merge(*work, list, *input_serial, taken, &serial, &net);
+	if (ret != ZONE_OK || *taken < 2) {
+		zone_delta_deinit(&net);
+		*taken = 0;
+		return ret == ZONE_OK ? MERGE_NONE : MERGE_REFUSED;
+	}
+	ret = zone_delta_apply(*work, &net, ZONE_APPLY_UNSIGNED, NULL, NULL, &next);
+	zone_delta_deinit(&net);
+	if (ret != ZONE_OK) {
+		log_zone(LOG_INFO, z->name,
+		         "%zu queued changes refused together (%s): applied one by one", *taken,
+		         zone_strerror(ret));
+		*taken = 0;
+		return MERGE_REFUSED;
+	}
+	if (*work_owned) {
+		zone_free(*work);
+	}
+	*work = next;
+	*work_owned = true;
+	*input_serial = serial;
+	return MERGE_DONE;
+}
+
 static char *snap_path(const dzone_t *z)
 {
 	return path_join(z->dir, "signed.snap");
@@ -1466,9 +1507,29 @@ bool dzone_pass(dzone_t *z, dzone_change_t *changes, int64_t now, volatile atomi
 	size_t napplied = 0;
 	bool published = false;
 	dzone_result_t r;
+	bool merging = true; /* until a run is refused as a whole */
 	for (dzone_change_t *c = changes, *next; c != NULL; c = next) {
 		next = c->next;
 		memset(&r, 0, sizeof(r));
+		/* A run of incremental changes: one apply of their net effect. */
+		size_t taken = 0;
+		merge_t mr = MERGE_NONE;
+		if (merging && c->kind == DZONE_CHANGE_DELTA && next != NULL && work != NULL) {
+			mr = merge_run(z, c, &work, &work_owned, &input_serial, &taken);
+			merging = mr != MERGE_REFUSED;
+		}
+		if (mr == MERGE_DONE) {
+			for (size_t i = 0; i < taken; i++) {
+				next = c->next;
+				c->next = NULL;
+				*tail = c;
+				tail = &c->next;
+				napplied++;
+				c = next;
+			}
+			next = c;
+			continue;
+		}
 		if (apply_change(z, c, &work, &work_owned, &input_serial, &r)) {
 			c->next = NULL;
 			*tail = c;

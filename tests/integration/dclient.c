@@ -130,6 +130,7 @@ static void fill_result(const Signer__V1__Response *r, dclient_result_t *res)
 	if (r->body_case == SIGNER__V1__RESPONSE__BODY_UPDATE && r->update != NULL) {
 		res->serial = r->update->serial;
 		res->input_serial = r->update->input_serial;
+		res->coalesced = r->update->coalesced;
 	}
 }
 

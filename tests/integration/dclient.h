@@ -37,6 +37,7 @@ typedef struct {
 	uint64_t id;
 	uint32_t serial;       /* push/update: the signed serial published */
 	uint32_t input_serial; /* push/update: the input serial */
+	bool coalesced;        /* published with other changes */
 	char message[2048];
 } dclient_result_t;
 

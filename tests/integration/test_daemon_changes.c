@@ -720,48 +720,68 @@ int main(int argc, char **argv)
 	unsigned kinds[8] = {0};
 	unsigned made = 0, batch = 0;
 	daemon_env_buf_t rem = {0}, add = {0};
+	unsigned groups = 0, coalesced = 0;
 	while (made < CHANGES) {
-		batch++;
-		char when[64];
-		snprintf(when, sizeof(when), "batch %u (input serial %u)", batch, in_serial + 1);
-		touched_t t = {.n = 0};
-		daemon_env_buf_reset(&rem);
-		daemon_env_buf_reset(&add);
-		unsigned want = 1 + rnd(10), got = 0;
-		if (want > CHANGES - made) {
-			want = CHANGES - made;
+		/* 1 to 6 batches sent before their answers are read: the daemon
+		 * applies what is queued in one pass (one serial), as their net
+		 * effect; the model follows them one by one. */
+		unsigned group = 1 + rnd(6), sent = 0;
+		uint64_t ids[6];
+		char when[96];
+		groups++;
+		for (unsigned g = 0; g < group && made < CHANGES; g++) {
+			batch++;
+			snprintf(when, sizeof(when), "batch %u (input serial %u)", batch,
+			         in_serial + 1);
+			touched_t t = {.n = 0};
+			daemon_env_buf_reset(&rem);
+			daemon_env_buf_reset(&add);
+			unsigned want = 1 + rnd(10), got = 0;
+			if (want > CHANGES - made) {
+				want = CHANGES - made;
+			}
+			for (int tries = 0; got < want && tries < 100; tries++) {
+				got += one_change(&t, &rem, &add, kinds);
+			}
+			if (got == 0) {
+				continue;
+			}
+			made += got;
+			/* SOA fields do not change: the daemon sets the input serial. */
+			for (size_t i = 0; i < nmodel; i++) {
+				if (strcmp(model[i].type, "SOA") == 0) {
+					char rd[160];
+					snprintf(rd, sizeof(rd),
+					         "ns1.%s hostmaster.%s %u 3600 900 604800 300",
+					         ZONE, ZONE, in_serial + 1);
+					free(model[i].line);
+					model[i].line = canon_of(ZONE, 3600, "SOA", rd);
+				}
+			}
+			if (dclient_update_send(cl, ZONE, in_serial, in_serial + 1,
+			                        daemon_env_buf_str(&rem), daemon_env_buf_str(&add),
+			                        &ids[sent]) != 0) {
+				die("%s: update: %s", when, dclient_error(cl));
+			}
+			sent++;
+			in_serial++;
 		}
-		for (int tries = 0; got < want && tries < 100; tries++) {
-			got += one_change(&t, &rem, &add, kinds);
-		}
-		if (got == 0) {
+		if (sent == 0) {
 			continue;
 		}
-		made += got;
-		/* SOA fields do not change: the daemon sets the input serial. */
-		for (size_t i = 0; i < nmodel; i++) {
-			if (strcmp(model[i].type, "SOA") == 0) {
-				char rd[160];
-				snprintf(rd, sizeof(rd),
-				         "ns1.%s hostmaster.%s %u 3600 900 604800 300", ZONE, ZONE,
-				         in_serial + 1);
-				free(model[i].line);
-				model[i].line = canon_of(ZONE, 3600, "SOA", rd);
+		snprintf(when, sizeof(when), "batches up to %u (%u pipelined, input serial %u)",
+		         batch, sent, in_serial);
+		for (unsigned i = 0; i < sent; i++) {
+			if (dclient_recv_result(cl, ids[i], &r) != 0) {
+				die("%s: answer %u: %s", when, i + 1, dclient_error(cl));
 			}
+			if (r.status != S_OK) {
+				die("%s: update %u of %u answered %s: %s", when, i + 1, sent,
+				    dclient_status_name(r.status), r.message);
+			}
+			coalesced += r.coalesced;
 		}
-		if (dclient_update_text(cl, ZONE, in_serial, in_serial + 1,
-		                        daemon_env_buf_str(&rem), daemon_env_buf_str(&add),
-		                        &r) != 0) {
-			die("%s: update: %s", when, dclient_error(cl));
-		}
-		if (r.status != S_OK) {
-			fprintf(stderr, "removed:\n%s\nadded:\n%s\n", daemon_env_buf_str(&rem),
-			        daemon_env_buf_str(&add));
-			die("%s: update of %u changes answered %s: %s", when, got,
-			    dclient_status_name(r.status), r.message);
-		}
-		in_serial++;
-		CHECK(r.input_serial == in_serial, "%s: input serial %u in the answer", when,
+		CHECK(r.input_serial == in_serial, "%s: input serial %u in the last answer", when,
 		      r.input_serial);
 		dclient_lines_t full;
 		uint32_t serial;
@@ -770,11 +790,11 @@ int main(int argc, char **argv)
 		      serial);
 		CHECK(serial != signed_serial, "%s: the serial did not move (%u)", when, serial);
 		if (check_model(&full, when) != 0) {
-			fprintf(stderr, "removed:\n%s\nadded:\n%s\n", daemon_env_buf_str(&rem),
-			        daemon_env_buf_str(&add));
+			fprintf(stderr, "last removed:\n%s\nlast added:\n%s\n",
+			        daemon_env_buf_str(&rem), daemon_env_buf_str(&add));
 		}
 		check_delta_chain(&full, serial, when);
-		if (batch % VERIFY_EVERY == 0 || made >= CHANGES) {
+		if (groups % VERIFY_EVERY == 0 || made >= CHANGES) {
 			bool last = made >= CHANGES;
 			if (daemon_env_verify(&env, ZONE, &signed_set, last, "batch") != 0) {
 				failures++;
@@ -785,6 +805,7 @@ int main(int argc, char **argv)
 			die("too many failures");
 		}
 	}
+	printf("== %u answers said coalesced (published with other changes)\n", coalesced);
 	double tchanges = daemon_env_now_ms() - tc;
 	printf("== %u changes in %u batches: %u adds, %u deletes, %u RDATA and %u TTL changes, "
 	       "%u delegations added, %u removed, %u ENT records added, %u removed; %.1f s "
