@@ -22,6 +22,7 @@
 #include "signer/sign/sign_zone.h"
 #include "signer/zone/dname.h"
 #include "signer/zone/zone_error.h"
+#include "signer/zone/zone_file.h"
 #include "signer/zone/zone_serial.h"
 #include "signer/zone/zone_snap.h"
 
@@ -316,56 +317,31 @@ static char *path_join(const char *a, const char *b)
 	return p;
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		return -errno;
-	}
-	int ret = fsync(fd) == 0 ? 0 : -errno;
-	close(fd);
-	return ret;
-}
-
-/* Writes data to dir/name crash-safely. */
+/* Writes data to dir/name crash-safely (zone_file.h: temporary file, fsync,
+ * rename, fsync of the directory). */
 static int write_file(const char *dir, const char *name, const uint8_t *data, size_t len)
 {
-	char *path = path_join(dir, name);
-	char *tmp = path_join(dir, ".tmp.config");
-	int ret = -ENOMEM;
-	if (path == NULL || tmp == NULL) {
-		goto done;
+	char *path = path_join(dir, name), *tmp = NULL;
+	int fd = -1;
+	int ret = path == NULL ? -ENOMEM : zone_file_temp(path, &tmp, &fd);
+	if (ret == 0) {
+		ret = zone_file_write_all(fd, data, len);
 	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
+	if (ret == 0 && fsync(fd) != 0) {
 		ret = -errno;
-		goto done;
 	}
-	size_t off = 0;
-	while (off < len) {
-		ssize_t w = write(fd, data + off, len - off);
-		if (w < 0 && errno == EINTR) {
-			continue;
-		}
-		if (w <= 0) {
-			ret = -errno;
-			close(fd);
-			goto done;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) != 0) {
-		ret = -errno;
+	if (fd >= 0) {
 		close(fd);
-		goto done;
 	}
-	close(fd);
-	if (rename(tmp, path) != 0) {
+	if (ret == 0 && rename(tmp, path) != 0) {
 		ret = -errno;
-		goto done;
 	}
-	ret = fsync_dir(dir);
-done:
+	if (ret != 0 && tmp != NULL) {
+		unlink(tmp);
+	}
+	if (ret == 0) {
+		ret = zone_file_sync_dir(path);
+	}
 	free(path);
 	free(tmp);
 	return ret;
@@ -536,7 +512,7 @@ Signer__V1__Status dzone_create(const dzone_env_t *env, const Signer__V1__ZoneCo
 	}
 	free(buf);
 	if (ret == 0) {
-		ret = fsync_dir(zones);
+		ret = zone_file_sync_dir(z->dir); /* the zone's entry in zones/ */
 	}
 	free(zones);
 	if (ret != 0) {
@@ -550,36 +526,6 @@ Signer__V1__Status dzone_create(const dzone_env_t *env, const Signer__V1__ZoneCo
 	}
 	*out = z;
 	return SIGNER__V1__STATUS__OK;
-}
-
-static uint8_t *read_all(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (f == NULL) {
-		return NULL;
-	}
-	uint8_t *buf = NULL;
-	size_t n = 0, cap = 0;
-	for (;;) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 4096;
-			uint8_t *b = realloc(buf, cap);
-			if (b == NULL) {
-				free(buf);
-				fclose(f);
-				return NULL;
-			}
-			buf = b;
-		}
-		size_t r = fread(buf + n, 1, cap - n, f);
-		if (r == 0) {
-			break;
-		}
-		n += r;
-	}
-	fclose(f);
-	*len = n;
-	return buf;
 }
 
 /* Loads the snapshot and replays the journal after it. */
@@ -693,7 +639,10 @@ int dzone_open(const dzone_env_t *env, const char *dir, dzone_t **out, char *err
 	}
 	char *path = path_join(dir, "config.pb");
 	size_t len = 0;
-	uint8_t *buf = path != NULL ? read_all(path, &len) : NULL;
+	uint8_t *buf = NULL;
+	if (path == NULL || zone_file_read_all(path, &buf, &len) != 0) {
+		buf = NULL;
+	}
 	free(path);
 	if (buf == NULL) {
 		snprintf(err, errlen, "%s/config.pb: cannot be read", dir);
@@ -753,9 +702,9 @@ int dzone_destroy_state(dzone_t *z)
 	char *p = path_join(z->dir, "config.pb");
 	if (p != NULL) {
 		unlink(p);
+		zone_file_sync_dir(p);
 		free(p);
 	}
-	fsync_dir(z->dir);
 	pthread_mutex_lock(&z->jmu);
 	zone_journal_close(z->journal);
 	z->journal = NULL;
