@@ -363,8 +363,8 @@ static int run(sign_args_t *a)
 	}
 	double t_load = mono_s() - t0;
 	for (size_t i = 0; i < z->count; i++) {
-		for (size_t k = 0; k < z->entries[i].node->nslots; k++) {
-			a->records += z->entries[i].node->slots[k].data->count;
+		for (size_t k = 0; k < zone_entry(z, i)->node->nslots; k++) {
+			a->records += zone_entry(z, i)->node->slots[k].data->count;
 		}
 	}
 

@@ -777,10 +777,10 @@ static int run_push(zone_args_t *a)
 		p->id = id;
 		bool ok = true;
 		for (size_t i = 0; ok && i < z->count; i++) {
-			ok = push_node(p, z->entries[i].node);
+			ok = push_node(p, zone_entry(z, i)->node);
 		}
 		for (size_t i = 0; ok && i < z->nsec3_count; i++) {
-			ok = push_node(p, z->nsec3[i]);
+			ok = push_node(p, zone_nsec3_node(z, i));
 		}
 		if (!ok || !push_flush(p)) {
 			goto done;

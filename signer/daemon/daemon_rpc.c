@@ -566,7 +566,7 @@ static uint64_t zone_records(const zone_t *z)
 {
 	uint64_t n = 0;
 	for (size_t i = 0; i < z->count; i++) {
-		const zone_node_t *node = z->entries[i].node;
+		const zone_node_t *node = zone_entry(z, i)->node;
 		for (size_t k = 0; k < node->nslots; k++) {
 			n += node->slots[k].data->count;
 		}
@@ -915,10 +915,10 @@ static void do_fetch(conn_t *c, uint64_t id, const Signer__V1__FetchZone *req)
 	const zone_rrset_t *soa = zone_apex_rrset(zone, ZONE_TYPE_SOA);
 	ret = fetch_rrset(&f, zone->apex, soa);
 	for (size_t i = 0; ret == 0 && i < zone->count; i++) {
-		ret = fetch_node(&f, zone->entries[i].node, i == 0);
+		ret = fetch_node(&f, zone_entry(zone, i)->node, i == 0);
 	}
 	for (size_t i = 0; ret == 0 && i < zone->nsec3_count; i++) {
-		ret = fetch_node(&f, zone->nsec3[i], false);
+		ret = fetch_node(&f, zone_nsec3_node(zone, i), false);
 	}
 	if (ret == 0) {
 		ret = fetch_flush(&f, false);

@@ -109,46 +109,6 @@ static uint32_t soa_serial(const zone_t *z)
 	return p + 4 <= rd.len ? rd32(rd.data + p) : 0;
 }
 
-/* RRSIG expiration as absolute time near now (RFC 4034 3.1.5 arithmetic). */
-static int64_t rrsig_expiration(const uint8_t *rd, size_t len, int64_t now)
-{
-	if (len < 12) {
-		return now;
-	}
-	uint32_t exp = rd32(rd + 8);
-	return now + (int32_t)(exp - (uint32_t)now);
-}
-
-static void count_rrset(const uint8_t *owner, const zone_rrset_t *r, int64_t now,
-                        dzone_version_t *v)
-{
-	if (r == NULL) {
-		return;
-	}
-	v->records += r->count;
-	/* owner, type, class, TTL, RDLENGTH per RR, then the RDATA. */
-	v->wire_size += (uint64_t)r->count * (dname_length(owner) + 10) + r->len - 2u * r->count;
-	if (r->type != ZONE_TYPE_RRSIG) {
-		return;
-	}
-	size_t pos = 0;
-	zone_rdata_t rd;
-	while (zone_rrset_next(r, &pos, &rd)) {
-		int64_t e = rrsig_expiration(rd.data, rd.len, now);
-		if (v->earliest_expiration == 0 || e < v->earliest_expiration) {
-			v->earliest_expiration = e;
-		}
-	}
-}
-
-static void count_node(const zone_node_t *n, int64_t now, dzone_version_t *v)
-{
-	for (size_t s = 0; s < n->nslots; s++) {
-		count_rrset(n->owner, n->slots[s].data, now, v);
-		count_rrset(n->owner, n->slots[s].sigs, now, v);
-	}
-}
-
 static dzone_version_t *version_new(zone_t *z, uint32_t input_serial, int64_t published_at,
                                     int64_t now)
 {
@@ -161,12 +121,14 @@ static dzone_version_t *version_new(zone_t *z, uint32_t input_serial, int64_t pu
 	v->serial = soa_serial(z);
 	v->input_serial = input_serial;
 	v->published_at = published_at;
-	for (size_t i = 0; i < z->count; i++) {
-		count_node(z->entries[i].node, now, v);
-	}
-	for (size_t i = 0; i < z->nsec3_count; i++) {
-		count_node(z->nsec3[i], now, v);
-	}
+	/* Counted per chunk of names, each kept in the chunk: a version made
+	 * from the last one reads only the chunks that changed. */
+	zone_seq_stats_t st = {.min_expiration = INT64_MAX};
+	zone_seq_stats(&z->names, now, &st);
+	zone_seq_stats(&z->nsec3, now, &st);
+	v->records = st.records;
+	v->wire_size = st.wire_size;
+	v->earliest_expiration = st.min_expiration != INT64_MAX ? st.min_expiration : 0;
 	return v;
 }
 
@@ -1520,8 +1482,15 @@ bool dzone_pass(dzone_t *z, dzone_change_t *changes, int64_t now, volatile atomi
 	params.ctx = z;
 	zone_t *signed_zone = NULL;
 	sign_zone_stats_t stats;
-	int st = sign_zone(work, cur != NULL ? cur->zone : NULL, &z->ks, &params, &signed_zone,
-	                   &stats);
+	int st = SIGN_ERR_WHOLE;
+	if (cur != NULL && !due && work != cur->zone) {
+		/* Nothing to refresh: only the change is signed. */
+		st = sign_zone_update(work, cur->zone, &z->ks, &params, &signed_zone, &stats);
+	}
+	if (st == SIGN_ERR_WHOLE) {
+		st = sign_zone(work, cur != NULL ? cur->zone : NULL, &z->ks, &params, &signed_zone,
+		               &stats);
+	}
 	if (st != SIGN_OK) {
 		bool hsm = hsm_failure(st);
 		snprintf(err, sizeof(err), "signing failed, nothing published: %s",
@@ -1574,8 +1543,9 @@ bool dzone_pass(dzone_t *z, dzone_change_t *changes, int64_t now, volatile atomi
 	z->retry = RETRY_MIN;
 	log_zone(LOG_INFO, z->name,
 	         "published serial %u: %zu changes, %zu signatures made, %zu reused, "
-	         "sign %.3f s, verify %.3f s",
-	         v->serial, napplied, stats.created, stats.reused, stats.t_chain + stats.t_sign,
+	         "%s, sign %.3f s, verify %.3f s",
+	         v->serial, napplied, stats.created, stats.reused,
+	         stats.incremental ? "incremental" : "whole pass", stats.t_chain + stats.t_sign,
 	         stats.t_verify);
 	r.status = SIGNER__V1__STATUS__OK;
 	r.serial = v->serial;

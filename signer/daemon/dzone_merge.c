@@ -76,7 +76,7 @@ static const zone_rrset_t *base_rrset(const zone_t *z, const uint8_t *owner, uin
 	if (!zone_find(z, owner, &i)) {
 		return NULL;
 	}
-	const zone_slot_t *s = zone_node_find(z->entries[i].node, type);
+	const zone_slot_t *s = zone_node_find(zone_entry(z, i)->node, type);
 	return s != NULL ? s->data : NULL;
 }
 

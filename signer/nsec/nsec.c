@@ -200,8 +200,8 @@ int nsec_build(const zone_t *z, zone_t **out)
 	}
 	size_t maxslots = 0, nchain = 0;
 	for (size_t i = 0; i < z->count; i++) {
-		if (z->entries[i].node->nslots > maxslots) {
-			maxslots = z->entries[i].node->nslots;
+		if (zone_entry(z, i)->node->nslots > maxslots) {
+			maxslots = zone_entry(z, i)->node->nslots;
 		}
 	}
 	size_t *chain = malloc(z->count * sizeof(*chain));
@@ -213,7 +213,7 @@ int nsec_build(const zone_t *z, zone_t **out)
 		goto fail;
 	}
 	for (size_t i = 0; i < z->count; i++) {
-		const zone_entry_t *e = &z->entries[i];
+		const zone_entry_t *e = zone_entry(z, i);
 		if (nsec_in_chain(e)) {
 			chain[nchain++] = i;
 			continue;
@@ -228,8 +228,8 @@ int nsec_build(const zone_t *z, zone_t **out)
 	}
 	/* The apex holds the SOA, so it is in the chain, first. */
 	for (size_t k = 0; k < nchain; k++) {
-		const zone_entry_t *e = &z->entries[chain[k]];
-		const zone_entry_t *next = &z->entries[chain[k + 1 < nchain ? k + 1 : 0]];
+		const zone_entry_t *e = zone_entry(z, chain[k]);
+		const zone_entry_t *next = zone_entry(z, chain[k + 1 < nchain ? k + 1 : 0]);
 		zone_node_t *node = NULL;
 		ret = nsec_node(e, next->node->owner, ttl, types, maxslots + 2, &node);
 		if (ret != NSEC_OK) {
@@ -251,5 +251,100 @@ fail:
 	free(types);
 	free(changed);
 	free(chain);
+	return ret;
+}
+
+/* The chain entry before index i (0 .. count; wrapping to the last one), or
+ * SIZE_MAX. */
+static size_t chain_before(const zone_t *z, size_t i)
+{
+	for (size_t k = 0; k < z->count; k++) {
+		i = i == 0 ? z->count - 1 : i - 1;
+		if (nsec_in_chain(zone_entry(z, i))) {
+			return i;
+		}
+	}
+	return SIZE_MAX;
+}
+
+/* The chain entry after index i (wrapping to the apex). */
+static size_t chain_after(const zone_t *z, size_t i)
+{
+	for (size_t k = 0; k < z->count; k++) {
+		i = i + 1 == z->count ? 0 : i + 1;
+		if (nsec_in_chain(zone_entry(z, i))) {
+			return i;
+		}
+	}
+	return i;
+}
+
+static int size_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int nsec_update(const zone_t *z, const zone_names_t *names, zone_t **out, zone_names_t *changed)
+{
+	uint32_t ttl = 0;
+	int ret = nsec_ttl(z, &ttl);
+	if (ret != NSEC_OK) {
+		return ret;
+	}
+	/* Each name's own index (when present) and its chain predecessor. */
+	size_t *at = malloc((2 * names->n + 1) * sizeof(*at));
+	zone_node_t **nodes = malloc((2 * names->n + 1) * sizeof(*nodes));
+	size_t nat = 0, nnodes = 0;
+	ret = NSEC_ERR_NOMEM;
+	if (at == NULL || nodes == NULL) {
+		goto done;
+	}
+	for (size_t k = 0; k < names->n; k++) {
+		size_t i = 0; /* where the name is or would be: 0 .. count */
+		if (zone_find(z, names->names[k], &i)) {
+			at[nat++] = i;
+		}
+		size_t before = chain_before(z, i);
+		if (before != SIZE_MAX) {
+			at[nat++] = before;
+		}
+	}
+	qsort(at, nat, sizeof(*at), size_cmp);
+	ret = NSEC_OK;
+	for (size_t k = 0; k < nat && ret == NSEC_OK; k++) {
+		if (k > 0 && at[k] == at[k - 1]) {
+			continue;
+		}
+		const zone_entry_t *e = zone_entry(z, at[k]);
+		zone_node_t *node = NULL;
+		if (!nsec_in_chain(e)) {
+			ret = stale_node(e->node, &node);
+		} else {
+			size_t cap = e->node->nslots + 2u;
+			uint16_t *types = malloc(cap * sizeof(*types));
+			const uint8_t *next = zone_entry(z, chain_after(z, at[k]))->node->owner;
+			ret = types == NULL ? NSEC_ERR_NOMEM
+			                    : nsec_node(e, next, ttl, types, cap, &node);
+			free(types);
+		}
+		if (ret == NSEC_OK && node != NULL) {
+			nodes[nnodes++] = node;
+			if (changed != NULL) {
+				ret = zone_names_add(changed, node->owner);
+			}
+		}
+	}
+	if (ret == NSEC_OK) {
+		ret = zone_update(z, nodes, nnodes, NULL, 0, out, NULL, NULL);
+		nnodes = 0;
+		ret = ret == ZONE_ERR_NOMEM ? NSEC_ERR_NOMEM : ret;
+	}
+done:
+	for (size_t k = 0; k < nnodes; k++) {
+		zone_node_unref(nodes[k]);
+	}
+	free(nodes);
+	free(at);
 	return ret;
 }

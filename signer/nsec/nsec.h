@@ -38,6 +38,16 @@ typedef enum {
  * with zone_free) is written only on success. */
 int nsec_build(const zone_t *z, zone_t **out);
 
+/* The NSEC chain of z brought up to date around names, without reading the
+ * rest of the zone: z is a version made by zone_update() from one whose NSEC
+ * chain was whole (nsec_build or nsec_update), with the same SOA TTL and
+ * MINIMUM, and names its dirty list (every name whose entry changed or went
+ * away). Sets the NSEC of each such name in the chain and of the chain name
+ * before each, and strips NSEC/NSEC3 from such names outside the chain;
+ * unchanged NSEC RRsets keep their RRSIGs. *out as nsec_build; changed (may
+ * be NULL) gets the names whose node changed. Returns as nsec_build. */
+int nsec_update(const zone_t *z, const zone_names_t *names, zone_t **out, zone_names_t *changed);
+
 /* The TTL of NSEC and NSEC3 records (RFC 9077): the lower of the SOA RRset's
  * TTL and the SOA MINIMUM field, in seconds. Returns NSEC_OK or
  * NSEC_ERR_NO_SOA (no SOA at the apex, or RDATA shorter than 22 octets). */

@@ -156,11 +156,11 @@ void nsec3_select(const zone_t *z, bool opt_out, bool *in, size_t *n)
 	size_t pending[DNAME_MAXLABELS + 1];
 	size_t top = 0, count = 0;
 	for (size_t i = 0; i < z->count; i++) {
-		const zone_entry_t *e = &z->entries[i];
+		const zone_entry_t *e = zone_entry(z, i);
 		const uint8_t *owner = e->node->owner;
 		in[i] = false;
 		while (top > 0 &&
-		       !dname_is_subdomain(owner, z->entries[pending[top - 1]].node->owner)) {
+		       !dname_is_subdomain(owner, zone_entry(z, pending[top - 1])->node->owner)) {
 			top--;
 		}
 		if (e->flags & ZONE_NAME_OCCLUDED) {
@@ -209,7 +209,7 @@ static int nsec3_node(const zone_t *z, const nsec3_params_t *p, uint32_t ttl,
 	if (ret != NSEC_OK) {
 		return ret;
 	}
-	if ((ret = nsec_types(&z->entries[item->entry], NSEC_KIND_NSEC3, types, cap, &ntypes)) !=
+	if ((ret = nsec_types(zone_entry(z, item->entry), NSEC_KIND_NSEC3, types, cap, &ntypes)) !=
 	    NSEC_OK) {
 		return ret;
 	}
@@ -248,14 +248,14 @@ int nsec3_chain(const zone_t *z, const nsec3_params_t *p, uint32_t ttl, nsec3_it
 	for (size_t i = 0; i < n; i++) {
 		if (i > 0 && memcmp(items[i - 1].hash, items[i].hash, NSEC3_HASH_LEN) == 0) {
 			if (collision != NULL) {
-				const uint8_t *a = z->entries[items[i - 1].entry].node->owner;
-				const uint8_t *b = z->entries[items[i].entry].node->owner;
+				const uint8_t *a = zone_entry(z, items[i - 1].entry)->node->owner;
+				const uint8_t *b = zone_entry(z, items[i].entry)->node->owner;
 				memcpy(collision->name1, a, dname_length(a));
 				memcpy(collision->name2, b, dname_length(b));
 			}
 			return NSEC_ERR_COLLISION;
 		}
-		const zone_node_t *node = z->entries[items[i].entry].node;
+		const zone_node_t *node = zone_entry(z, items[i].entry)->node;
 		if (node->nslots > maxslots) {
 			maxslots = node->nslots;
 		}
@@ -336,14 +336,14 @@ static int base_version(const zone_t *z, const nsec3_params_t *p, zone_t **out)
 		goto fail;
 	}
 	zone_node_t *apex = NULL;
-	if ((ret = apex_node(z->entries[0].node, rdata, 5u + p->salt_len, &apex)) != NSEC_OK) {
+	if ((ret = apex_node(zone_entry(z, 0)->node, rdata, 5u + p->salt_len, &apex)) != NSEC_OK) {
 		goto fail;
 	}
 	if (apex != NULL) {
 		changed[nchanged++] = apex;
 	}
 	for (size_t i = 1; i < z->count; i++) {
-		zone_node_t *cur = z->entries[i].node;
+		zone_node_t *cur = zone_entry(z, i)->node;
 		static const uint16_t gone[] = {ZONE_TYPE_NSEC, ZONE_TYPE_NSEC3};
 		zone_node_t *node = zone_node_ref(cur);
 		for (size_t g = 0; g < 2; g++) {
@@ -378,22 +378,22 @@ fail:
 
 /* Puts in nodes (sorted by owner) the NSEC3 nodes of old that are equal to
  * the new ones, so that their RRSIGs carry over. */
-static void reuse_nodes(zone_node_t **nodes, size_t n, zone_node_t *const *old, size_t nold)
+static void reuse_nodes(zone_node_t **nodes, size_t n, const zone_t *z)
 {
-	size_t i = 0, j = 0;
+	size_t i = 0, j = 0, nold = z->nsec3_count;
 	while (i < n && j < nold) {
-		int c = dname_canonical_cmp(nodes[i]->owner, old[j]->owner);
+		zone_node_t *o = zone_nsec3_node(z, j);
+		int c = dname_canonical_cmp(nodes[i]->owner, o->owner);
 		if (c < 0) {
 			i++;
 		} else if (c > 0) {
 			j++;
 		} else {
 			const zone_slot_t *a = zone_node_find(nodes[i], ZONE_TYPE_NSEC3);
-			const zone_slot_t *b = zone_node_find(old[j], ZONE_TYPE_NSEC3);
-			if (old[j]->nslots == 1 && b != NULL &&
-			    zone_rrset_equal(a->data, b->data)) {
+			const zone_slot_t *b = zone_node_find(o, ZONE_TYPE_NSEC3);
+			if (o->nslots == 1 && b != NULL && zone_rrset_equal(a->data, b->data)) {
 				zone_node_unref(nodes[i]);
-				nodes[i] = zone_node_ref(old[j]);
+				nodes[i] = zone_node_ref(o);
 			}
 			i++;
 			j++;
@@ -438,7 +438,7 @@ int nsec3_build(const zone_t *z, const nsec3_params_t *p, zone_t **out,
 			continue;
 		}
 		items[k].entry = (uint32_t)i;
-		if ((ret = nsec3_hasher_hash(h, nz->entries[i].node->owner, items[k].hash)) !=
+		if ((ret = nsec3_hasher_hash(h, zone_entry(nz, i)->node->owner, items[k].hash)) !=
 		    NSEC_OK) {
 			goto fail;
 		}
@@ -447,7 +447,7 @@ int nsec3_build(const zone_t *z, const nsec3_params_t *p, zone_t **out,
 	if ((ret = nsec3_chain(nz, p, ttl, items, n, &nodes, collision)) != NSEC_OK) {
 		goto fail;
 	}
-	reuse_nodes(nodes, n, z->nsec3, z->nsec3_count);
+	reuse_nodes(nodes, n, z);
 	if ((ret = zone_set_nsec3(nz, nodes, n)) != ZONE_OK) {
 		ret = ret == ZONE_ERR_NOMEM ? NSEC_ERR_NOMEM : ret;
 		goto fail;
@@ -460,6 +460,284 @@ fail:
 	free(items);
 	free(in);
 	zone_free(nz);
+	nsec3_hasher_free(h);
+	return ret;
+}
+
+/* Whether name i belongs in the chain (nsec3_select() for one name): with
+ * opt-out, empty non-terminals count only if a name in the chain is below. */
+static bool in_chain(const zone_t *z, size_t i, bool opt_out)
+{
+	const zone_entry_t *e = zone_entry(z, i);
+	if (e->flags & ZONE_NAME_OCCLUDED) {
+		return false;
+	}
+	if (nsec_has_data(e->node)) {
+		return !opt_out || !(e->flags & ZONE_NAME_CUT) ||
+		       zone_node_find(e->node, ZONE_TYPE_DS) != NULL;
+	}
+	if (!opt_out) {
+		return true;
+	}
+	for (size_t j = i + 1; j < z->count; j++) {
+		const zone_entry_t *d = zone_entry(z, j);
+		if (!dname_is_subdomain(d->node->owner, e->node->owner)) {
+			break;
+		}
+		if (!(d->flags & ZONE_NAME_OCCLUDED) && nsec_has_data(d->node) &&
+		    (!(d->flags & ZONE_NAME_CUT) ||
+		     zone_node_find(d->node, ZONE_TYPE_DS) != NULL)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Where the next hashed owner sits in an NSEC3 RDATA, or 0 if malformed. */
+static size_t next_offset(const zone_rdata_t *rd)
+{
+	if (rd->len < 5) {
+		return 0;
+	}
+	size_t pos = 5u + rd->data[4];
+	if (pos + 1 + NSEC3_HASH_LEN > rd->len || rd->data[pos] != NSEC3_HASH_LEN) {
+		return 0;
+	}
+	return pos + 1;
+}
+
+/* The NSEC3 node at index k of z with its next hashed owner set to that of
+ * the node after it, in *out (NULL when it has it already). orig (may be
+ * NULL) is the version the chain was whole in: a node equal to its node of
+ * that owner is that node, RRSIGs included. */
+static int link_node(const zone_t *z, size_t k, const zone_t *orig, zone_node_t **out)
+{
+	*out = NULL;
+	const zone_node_t *node = zone_nsec3_node(z, k);
+	const zone_node_t *after = zone_nsec3_node(z, k + 1 < z->nsec3_count ? k + 1 : 0);
+	uint8_t next[NSEC3_HASH_LEN];
+	const zone_slot_t *s = zone_node_find(node, ZONE_TYPE_NSEC3);
+	zone_rdata_t rd;
+	size_t pos = 0, off = 0;
+	if (s == NULL || !nsec3_owner_hash(after->owner, next) ||
+	    !zone_rrset_next(s->data, &pos, &rd) || (off = next_offset(&rd)) == 0) {
+		return NSEC_ERR_TOO_BIG; /* not one of ours */
+	}
+	uint8_t buf[65535];
+	memcpy(buf, rd.data, rd.len);
+	memcpy(buf + off, next, NSEC3_HASH_LEN);
+	zone_rdata_t nrd = {buf, rd.len};
+	size_t i = 0;
+	if (orig != NULL && zone_find_nsec3(orig, node->owner, &i)) {
+		zone_node_t *o = zone_nsec3_node(orig, i);
+		const zone_slot_t *os = zone_node_find(o, ZONE_TYPE_NSEC3);
+		zone_rdata_t ord;
+		size_t opos = 0;
+		if (o->nslots == 1 && os != NULL && os->data->count == 1 &&
+		    os->data->ttl == s->data->ttl && zone_rrset_next(os->data, &opos, &ord) &&
+		    ord.len == nrd.len && memcmp(ord.data, nrd.data, nrd.len) == 0) {
+			*out = o != node ? zone_node_ref(o) : NULL;
+			return NSEC_OK;
+		}
+	}
+	if (memcmp(rd.data + off, next, NSEC3_HASH_LEN) == 0 && s->sigs == NULL) {
+		return NSEC_OK;
+	}
+	zone_rrset_t *rrset = NULL;
+	int ret = zone_rrset_new(ZONE_TYPE_NSEC3, s->data->ttl, &nrd, 1, &rrset);
+	if (ret == ZONE_OK) {
+		zone_slot_t slot = {rrset, NULL};
+		ret = zone_node_new(node->owner, &slot, 1, out);
+		zone_rrset_unref(rrset);
+	}
+	return ret == ZONE_ERR_NOMEM ? NSEC_ERR_NOMEM : ret;
+}
+
+typedef struct {
+	zone_node_t **v;
+	size_t n, cap;
+} nodes_t;
+
+static int owner_cmp(const void *a, const void *b)
+{
+	return dname_canonical_cmp((*(zone_node_t *const *)a)->owner,
+	                           (*(zone_node_t *const *)b)->owner);
+}
+
+static int size_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int nodes_push(nodes_t *l, zone_node_t *node)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		zone_node_t **v = realloc(l->v, cap * sizeof(*v));
+		if (v == NULL) {
+			zone_node_unref(node);
+			return NSEC_ERR_NOMEM;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = node;
+	return NSEC_OK;
+}
+
+static void nodes_free(nodes_t *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		zone_node_unref(l->v[i]);
+	}
+	free(l->v);
+}
+
+/* Step one of nsec3_update: the node each name should have (its next
+ * hashed owner still unset: its own hash), or an empty node removing it. */
+static int put_names(const zone_t *z, const nsec3_params_t *p, uint32_t ttl,
+                     const zone_names_t *names, nsec3_hasher_t *h, nodes_t *put,
+                     nsec3_collision_t *collision)
+{
+	int ret = NSEC_OK;
+	for (size_t k = 0; k < names->n && ret == NSEC_OK; k++) {
+		/* The name, and with opt-out its ancestors (whether an empty
+		 * non-terminal leads to a secure name may have changed). */
+		for (const uint8_t *name = names->names[k]; name != NULL && ret == NSEC_OK;
+		     name = p->opt_out && !dname_equal(name, z->apex) ? dname_parent(name) : NULL) {
+			nsec3_item_t item;
+			uint8_t owner[DNAME_MAXLEN];
+			size_t owner_len = 0, i = 0, at = 0;
+			if ((ret = nsec3_hasher_hash(h, name, item.hash)) != NSEC_OK ||
+			    (ret = nsec3_owner(item.hash, z->apex, owner, &owner_len)) != NSEC_OK) {
+				break;
+			}
+			bool want = zone_find(z, name, &i) && in_chain(z, i, p->opt_out);
+			bool have = zone_find_nsec3(z, owner, &at);
+			zone_node_t *node = NULL;
+			if (want) {
+				item.entry = (uint32_t)i;
+				size_t cap = zone_entry(z, i)->node->nslots + 2u;
+				uint16_t *types = malloc(cap * sizeof(*types));
+				ret = types == NULL ? NSEC_ERR_NOMEM
+				                    : nsec3_node(z, p, ttl, &item, item.hash, types,
+				                                 cap, &node);
+				free(types);
+			} else if (have) {
+				ret = zone_node_new(owner, NULL, 0, &node);
+				ret = ret == ZONE_ERR_NOMEM ? NSEC_ERR_NOMEM : ret;
+			}
+			if (ret == NSEC_OK && node != NULL) {
+				ret = nodes_push(put, node);
+			}
+		}
+	}
+	if (ret != NSEC_OK) {
+		return ret;
+	}
+	/* One node per owner: the same name twice gives the same node; two
+	 * names with one hash are a collision. */
+	qsort(put->v, put->n, sizeof(*put->v), owner_cmp);
+	size_t w = 0, n = put->n;
+	for (size_t k = 0; k < n; k++) {
+		if (w == 0 || !dname_equal(put->v[w - 1]->owner, put->v[k]->owner)) {
+			put->v[w++] = put->v[k];
+			continue;
+		}
+		const zone_slot_t *a = zone_node_find(put->v[w - 1], ZONE_TYPE_NSEC3);
+		const zone_slot_t *b = zone_node_find(put->v[k], ZONE_TYPE_NSEC3);
+		bool same = (a == NULL) == (b == NULL) &&
+		            (a == NULL || zone_rrset_equal(a->data, b->data));
+		if (!same && ret == NSEC_OK) {
+			ret = NSEC_ERR_COLLISION;
+			if (collision != NULL) {
+				const uint8_t *o = put->v[k]->owner;
+				memcpy(collision->name1, o, dname_length(o));
+				memcpy(collision->name2, o, dname_length(o));
+			}
+		}
+		zone_node_unref(put->v[k]);
+	}
+	put->n = w;
+	return ret;
+}
+
+int nsec3_update(const zone_t *z, const nsec3_params_t *p, const zone_names_t *names, zone_t **out,
+                 zone_names_t *changed, nsec3_collision_t *collision)
+{
+	uint32_t ttl = 0;
+	int ret = nsec_ttl(z, &ttl);
+	if (ret != NSEC_OK) {
+		return ret;
+	}
+	nsec3_hasher_t *h = NULL;
+	nodes_t put = {0}, link = {0};
+	zone_t *za = NULL;
+	if ((ret = nsec3_hasher_new(p, &h)) != NSEC_OK ||
+	    (ret = put_names(z, p, ttl, names, h, &put, collision)) != NSEC_OK) {
+		goto done;
+	}
+	/* The owners touched: their nodes and their predecessors relink. */
+	zone_names_t owners = {0};
+	for (size_t k = 0; k < put.n && ret == NSEC_OK; k++) {
+		ret = zone_names_add(&owners, put.v[k]->owner);
+		if (ret == NSEC_OK && changed != NULL) {
+			ret = zone_names_add(changed, put.v[k]->owner);
+		}
+	}
+	if (ret != NSEC_OK ||
+	    (ret = zone_update(z, NULL, 0, put.v, put.n, &za, NULL, NULL)) != ZONE_OK) {
+		put.n = ret == NSEC_OK ? put.n : 0;
+		zone_names_deinit(&owners);
+		ret = ret == ZONE_ERR_NOMEM ? NSEC_ERR_NOMEM : ret;
+		goto done;
+	}
+	put.n = 0; /* taken over */
+	/* Step two: every node made, and the one before each change, gets the
+	 * right next hashed owner. */
+	size_t *at = malloc((2 * owners.n + 1) * sizeof(*at));
+	size_t nat = 0;
+	ret = at != NULL ? NSEC_OK : NSEC_ERR_NOMEM;
+	for (size_t k = 0; k < owners.n && ret == NSEC_OK && za->nsec3_count > 0; k++) {
+		size_t i = 0;
+		if (zone_find_nsec3(za, owners.names[k], &i)) {
+			at[nat++] = i;
+		}
+		at[nat++] = i == 0 ? za->nsec3_count - 1 : i - 1;
+	}
+	zone_names_deinit(&owners);
+	if (at != NULL) {
+		qsort(at, nat, sizeof(*at), size_cmp);
+	}
+	for (size_t k = 0; k < nat && ret == NSEC_OK; k++) {
+		if (k > 0 && at[k] == at[k - 1]) {
+			continue;
+		}
+		zone_node_t *node = NULL;
+		ret = link_node(za, at[k], z, &node);
+		if (node == NULL) {
+			continue;
+		}
+		if (ret == NSEC_OK && changed != NULL) {
+			ret = zone_names_add(changed, node->owner);
+		}
+		if (ret == NSEC_OK) {
+			ret = nodes_push(&link, node); /* drops node on failure */
+		} else {
+			zone_node_unref(node);
+		}
+	}
+	free(at);
+	if (ret == NSEC_OK) {
+		ret = zone_update(za, NULL, 0, link.v, link.n, out, NULL, NULL);
+		link.n = 0;
+		ret = ret == ZONE_ERR_NOMEM ? NSEC_ERR_NOMEM : ret;
+	}
+done:
+	zone_free(za);
+	nodes_free(&put);
+	nodes_free(&link);
 	nsec3_hasher_free(h);
 	return ret;
 }

@@ -117,4 +117,18 @@ int nsec3_chain(const zone_t *z, const nsec3_params_t *p, uint32_t ttl, nsec3_it
 int nsec3_build(const zone_t *z, const nsec3_params_t *p, zone_t **out,
                 nsec3_collision_t *collision);
 
+/* The NSEC3 chain of z brought up to date around names, without reading the
+ * rest of the zone: z is a version made by zone_update() from one whose
+ * chain of p was whole (nsec3_build or nsec3_update), with the same SOA TTL
+ * and MINIMUM, and names its dirty list. Each name (and with opt-out each
+ * of its ancestors) gets the NSEC3 node it should have, or loses it; the
+ * next hashed owner of every node before a change is set. NSEC3 nodes that
+ * come out the same keep their RRSIGs. changed (may be NULL) gets the owners
+ * of the NSEC3 nodes made or removed. Returns as nsec3_build;
+ * NSEC_ERR_COLLISION also when a name's hash is held by a node that was not
+ * that name's (both names are then not known: collision->name2 is the NSEC3
+ * owner). */
+int nsec3_update(const zone_t *z, const nsec3_params_t *p, const zone_names_t *names, zone_t **out,
+                 zone_names_t *changed, nsec3_collision_t *collision);
+
 #endif

@@ -24,6 +24,8 @@ const char *sign_strerror(int status)
 		return "verification of the signed zone failed";
 	case SIGN_ERR_CRYPTO:
 		return "OpenSSL failure";
+	case SIGN_ERR_WHOLE:
+		return "the change needs a whole signing pass";
 	default:
 		break;
 	}

@@ -22,6 +22,7 @@ typedef enum {
 	SIGN_ERR_ALGORITHM_GAP = -1405, /* an algorithm of the DNSKEY RRset cannot sign an RRset */
 	SIGN_ERR_VERIFY = -1406,        /* the verifier found failures (reported one by one) */
 	SIGN_ERR_CRYPTO = -1407,        /* OpenSSL failure (not a bad signature) */
+	SIGN_ERR_WHOLE = -1408,         /* the change needs a whole pass (sign_zone_update) */
 } sign_status_t;
 
 /* Static text for a status: sign statuses, and those of the layers below

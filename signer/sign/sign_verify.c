@@ -300,6 +300,16 @@ static bool check_dnskeys(run_t *r)
 	return true;
 }
 
+/* Checks every RRset of node: a name's (e its entry) or, e NULL, an NSEC3
+ * node's (all signed). */
+static void check_node(run_t *r, const zone_node_t *node, const zone_entry_t *e)
+{
+	for (size_t s = 0; s < node->nslots && !r->stop; s++) {
+		const zone_slot_t *slot = &node->slots[s];
+		check_slot(r, node->owner, slot, e == NULL || zone_is_signed(e, slot->data->type));
+	}
+}
+
 int sign_verify_coverage(const sign_verify_t *v, sign_verify_counts_t *counts)
 {
 	run_t r = {v, counts, 0, false};
@@ -308,17 +318,31 @@ int sign_verify_coverage(const sign_verify_t *v, sign_verify_counts_t *counts)
 	}
 	const zone_t *z = v->z;
 	for (size_t i = 0; i < z->count && !r.stop; i++) {
-		const zone_entry_t *e = &z->entries[i];
-		const zone_node_t *node = e->node;
-		for (size_t s = 0; s < node->nslots && !r.stop; s++) {
-			const zone_slot_t *slot = &node->slots[s];
-			check_slot(&r, node->owner, slot, zone_is_signed(e, slot->data->type));
-		}
+		check_node(&r, zone_entry(z, i)->node, zone_entry(z, i));
 	}
 	for (size_t i = 0; i < z->nsec3_count && !r.stop; i++) {
-		const zone_node_t *node = z->nsec3[i];
-		for (size_t s = 0; s < node->nslots && !r.stop; s++) {
-			check_slot(&r, node->owner, &node->slots[s], true);
+		check_node(&r, zone_nsec3_node(z, i), NULL);
+	}
+	return run_status(&r);
+}
+
+int sign_verify_coverage_names(const sign_verify_t *v, const zone_names_t *names,
+                               const zone_names_t *nsec3_owners, sign_verify_counts_t *counts)
+{
+	run_t r = {v, counts, 0, false};
+	if (!check_dnskeys(&r)) {
+		return run_status(&r);
+	}
+	const zone_t *z = v->z;
+	size_t i = 0;
+	for (size_t k = 0; names != NULL && k < names->n && !r.stop; k++) {
+		if (zone_find(z, names->names[k], &i)) {
+			check_node(&r, zone_entry(z, i)->node, zone_entry(z, i));
+		}
+	}
+	for (size_t k = 0; nsec3_owners != NULL && k < nsec3_owners->n && !r.stop; k++) {
+		if (zone_find_nsec3(z, nsec3_owners->names[k], &i)) {
+			check_node(&r, zone_nsec3_node(z, i), NULL);
 		}
 	}
 	return run_status(&r);
@@ -412,10 +436,10 @@ int sign_verify_all(const sign_verify_t *v, sign_verify_counts_t *counts)
 	sign_rrsig_buf_init(&buf);
 	int ret = SIGN_OK;
 	for (size_t i = 0; i < v->z->count && !r.stop && ret == SIGN_OK; i++) {
-		ret = verify_node(&r, &buf, v->z->entries[i].node, &v->z->entries[i]);
+		ret = verify_node(&r, &buf, zone_entry(v->z, i)->node, zone_entry(v->z, i));
 	}
 	for (size_t i = 0; i < v->z->nsec3_count && !r.stop && ret == SIGN_OK; i++) {
-		ret = verify_node(&r, &buf, v->z->nsec3[i], NULL);
+		ret = verify_node(&r, &buf, zone_nsec3_node(v->z, i), NULL);
 	}
 	sign_rrsig_buf_deinit(&buf);
 	return ret != SIGN_OK ? ret : run_status(&r);
@@ -434,6 +458,33 @@ static bool has_data(const zone_node_t *node)
 		}
 	}
 	return false;
+}
+
+/* Whether entry e is a name of the NSEC chain: not occluded, with data. */
+static bool nsec_in_chain(const zone_entry_t *e)
+{
+	return !(e->flags & ZONE_NAME_OCCLUDED) && has_data(e->node);
+}
+
+/* Room for the types expected_types() may list for a node; grown as
+ * needed, free(t) when done. */
+typedef struct {
+	uint16_t *t;
+	size_t cap;
+} types_t;
+
+static uint16_t *types_for(types_t *b, const zone_node_t *node)
+{
+	size_t need = node->nslots + 2;
+	if (need > b->cap) {
+		uint16_t *t = realloc(b->t, need * sizeof(*t));
+		if (t == NULL) {
+			return NULL;
+		}
+		b->t = t;
+		b->cap = need;
+	}
+	return b->t;
 }
 
 /* Appends type to the ascending list types[0..*n) (room is the caller's). */
@@ -573,7 +624,7 @@ static size_t max_slots(const zone_t *z)
 {
 	size_t m = 0;
 	for (size_t i = 0; i < z->count; i++) {
-		m = z->entries[i].node->nslots > m ? z->entries[i].node->nslots : m;
+		m = zone_entry(z, i)->node->nslots > m ? zone_entry(z, i)->node->nslots : m;
 	}
 	return m;
 }
@@ -620,6 +671,15 @@ static void check_nsec(run_t *r, const zone_entry_t *e, const uint8_t *next, boo
 	}
 }
 
+/* Reports an NSEC at entry e, a name outside the NSEC chain. */
+static void check_outside(run_t *r, const zone_entry_t *e)
+{
+	if (zone_node_find(e->node, ZONE_TYPE_NSEC) != NULL) {
+		report(r, SIGN_VERIFY_NSEC_EXTRA, e->node->owner, ZONE_TYPE_NSEC, false, 0, 0,
+		       "NSEC at a name outside the chain");
+	}
+}
+
 static int check_nsec_chain(run_t *r, bool have_ttl, uint32_t ttl)
 {
 	const zone_t *z = r->v->z;
@@ -629,32 +689,110 @@ static int check_nsec_chain(run_t *r, bool have_ttl, uint32_t ttl)
 	}
 	size_t first = SIZE_MAX, prev = SIZE_MAX;
 	for (size_t i = 0; i < z->count && !r->stop; i++) {
-		const zone_entry_t *e = &z->entries[i];
-		bool in = !(e->flags & ZONE_NAME_OCCLUDED) && has_data(e->node);
-		if (!in) {
-			if (zone_node_find(e->node, ZONE_TYPE_NSEC) != NULL) {
-				report(r, SIGN_VERIFY_NSEC_EXTRA, e->node->owner, ZONE_TYPE_NSEC,
-				       false, 0, 0, "NSEC at a name outside the chain");
-			}
+		const zone_entry_t *e = zone_entry(z, i);
+		if (!nsec_in_chain(e)) {
+			check_outside(r, e);
 			continue;
 		}
 		if (prev != SIZE_MAX) {
-			check_nsec(r, &z->entries[prev], e->node->owner, have_ttl, ttl, types);
+			check_nsec(r, zone_entry(z, prev), e->node->owner, have_ttl, ttl, types);
 		} else {
 			first = i;
 		}
 		prev = i;
 	}
 	if (prev != SIZE_MAX && !r->stop) {
-		check_nsec(r, &z->entries[prev], z->entries[first].node->owner, have_ttl, ttl,
+		check_nsec(r, zone_entry(z, prev), zone_entry(z, first)->node->owner, have_ttl, ttl,
 		           types);
 	}
 	for (size_t i = 0; i < z->nsec3_count && !r->stop; i++) {
-		report(r, SIGN_VERIFY_NSEC3_EXTRA, z->nsec3[i]->owner, ZONE_TYPE_NSEC3, false, 0, 0,
-		       "NSEC3 in a zone without NSEC3PARAM");
+		report(r, SIGN_VERIFY_NSEC3_EXTRA, zone_nsec3_node(z, i)->owner, ZONE_TYPE_NSEC3,
+		       false, 0, 0, "NSEC3 in a zone without NSEC3PARAM");
 	}
 	free(types);
 	return SIGN_OK;
+}
+
+/* The NSEC chain name before position p (an entry's index, or z->count),
+ * wrapping to the last one; SIZE_MAX if the chain is empty. Walks back over
+ * the names outside the chain. */
+static size_t chain_before(const zone_t *z, size_t p)
+{
+	for (size_t k = 1; k <= z->count; k++) {
+		size_t j = (p + z->count - k) % z->count;
+		if (nsec_in_chain(zone_entry(z, j))) {
+			return j;
+		}
+	}
+	return SIZE_MAX;
+}
+
+/* The NSEC chain name after entry i, wrapping to the first one (the apex);
+ * i itself if it is the only one. */
+static size_t chain_after(const zone_t *z, size_t i)
+{
+	for (size_t k = 1; k < z->count; k++) {
+		size_t j = (i + k) % z->count;
+		if (nsec_in_chain(zone_entry(z, j))) {
+			return j;
+		}
+	}
+	return i;
+}
+
+static int size_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The NSEC chain around names: each name present (its NSEC, or an NSEC
+ * where none belongs) and the chain name before each name's position, each
+ * entry once, in canonical order. */
+static int check_nsec_names(run_t *r, const zone_names_t *names, bool have_ttl, uint32_t ttl)
+{
+	const zone_t *z = r->v->z;
+	size_t n = names != NULL ? names->n : 0;
+	if (z->count == 0 || n == 0) {
+		return SIGN_OK;
+	}
+	size_t *idx = malloc(2 * n * sizeof(*idx)), m = 0;
+	if (idx == NULL) {
+		return SIGN_ERR_NOMEM;
+	}
+	for (size_t k = 0; k < n; k++) {
+		size_t i = 0;
+		if (zone_find(z, names->names[k], &i)) {
+			idx[m++] = i;
+		}
+		size_t prev = chain_before(z, i);
+		if (prev != SIZE_MAX) {
+			idx[m++] = prev;
+		}
+	}
+	qsort(idx, m, sizeof(*idx), size_cmp);
+	types_t types = {NULL, 0};
+	int ret = SIGN_OK;
+	for (size_t k = 0; k < m && !r->stop; k++) {
+		if (k > 0 && idx[k] == idx[k - 1]) {
+			continue;
+		}
+		const zone_entry_t *e = zone_entry(z, idx[k]);
+		if (!nsec_in_chain(e)) {
+			check_outside(r, e);
+			continue;
+		}
+		uint16_t *t = types_for(&types, e->node);
+		if (t == NULL) {
+			ret = SIGN_ERR_NOMEM;
+			break;
+		}
+		check_nsec(r, e, zone_entry(z, chain_after(z, idx[k]))->node->owner, have_ttl, ttl,
+		           t);
+	}
+	free(types.t);
+	free(idx);
+	return ret;
 }
 
 /* NSEC3 parameters (RFC 5155 section 4), pointing into RDATA. */
@@ -741,9 +879,9 @@ static void read_nsec3(run_t *r, n3_t *t, const nsec3_par_t *par, bool have_ttl,
  * opt-out chain: authoritative data other than a delegation without DS. */
 static bool leads_to_secure(const zone_t *z, size_t i)
 {
-	const uint8_t *ent = z->entries[i].node->owner;
+	const uint8_t *ent = zone_entry(z, i)->node->owner;
 	for (size_t j = i + 1; j < z->count; j++) {
-		const zone_entry_t *e = &z->entries[j];
+		const zone_entry_t *e = zone_entry(z, j);
 		if (!dname_is_subdomain(e->node->owner, ent)) {
 			break;
 		}
@@ -756,6 +894,60 @@ static bool leads_to_secure(const zone_t *z, size_t i)
 	return false;
 }
 
+/* Reads NSEC3 node into t: the hash of its owner (reported, and all 0xff,
+ * if the owner is not a hash under the apex) and its record (read_nsec3). */
+static void read_node(run_t *r, n3_t *t, const zone_node_t *node, const nsec3_par_t *par,
+                      bool have_ttl, uint32_t ttl, int *opt_out)
+{
+	*t = (n3_t){{0}, node, NULL, NULL, 0, SIZE_MAX};
+	const uint8_t *parent = dname_parent(node->owner);
+	if (!nsec3_owner_hash(node->owner, t->hash) || parent == NULL ||
+	    !dname_equal(parent, r->v->z->apex)) {
+		report(r, SIGN_VERIFY_NSEC3_MALFORMED, node->owner, ZONE_TYPE_NSEC3, false, 0, 0,
+		       "owner is not a base32hex hash under the apex");
+		memset(t->hash, 0xff, NSEC3_HASH_LEN);
+		return;
+	}
+	read_nsec3(r, t, par, have_ttl, ttl, opt_out);
+}
+
+/* Reports t's next hashed owner (if readable) unless it is hash, the hash of
+ * the chain's next node. */
+static void check_next(run_t *r, const n3_t *t, const uint8_t *hash)
+{
+	if (t->next != NULL && memcmp(t->next, hash, NSEC3_HASH_LEN) != 0) {
+		char a[NSEC3_LABEL_LEN + 1], b[NSEC3_LABEL_LEN + 1];
+		nsec3_base32hex(t->next, a);
+		nsec3_base32hex(hash, b);
+		report(r, SIGN_VERIFY_NSEC3_NEXT, t->node->owner, ZONE_TYPE_NSEC3, false, 0, 0,
+		       "next hashed owner %s, expected %s", a, b);
+	}
+}
+
+/* Reports t's type bitmap (if readable) if it differs from the types at
+ * entry e, the name with t's hash; types has room for them (types_for). */
+static void check_nsec3_bitmap(run_t *r, const n3_t *t, const zone_entry_t *e, uint16_t *types)
+{
+	if (t->bitmap == NULL) {
+		return;
+	}
+	char h[NSEC3_LABEL_LEN + 1], what[NSEC3_LABEL_LEN + 16];
+	nsec3_base32hex(t->hash, h);
+	snprintf(what, sizeof(what), " of NSEC3 %s", h);
+	size_t nt = expected_types(e, true, types);
+	check_bitmap(r, SIGN_VERIFY_NSEC3_BITMAP, SIGN_VERIFY_NSEC3_MALFORMED, e->node->owner,
+	             ZONE_TYPE_NSEC3, t->bitmap, t->bitmap_len, types, nt, what);
+}
+
+/* Reports t (if readable) as the NSEC3 of no name of the chain. */
+static void report_extra(run_t *r, const n3_t *t)
+{
+	if (t->next != NULL) {
+		report(r, SIGN_VERIFY_NSEC3_EXTRA, t->node->owner, ZONE_TYPE_NSEC3, false, 0, 0,
+		       "hash of no name of the chain");
+	}
+}
+
 /* Reads the NSEC3 nodes into tab (sorted by hash) and checks each record and
  * the next-hashed-owner cycle. Returns the opt-out flag of the chain. */
 static bool read_chain(run_t *r, n3_t *tab, size_t n, const nsec3_par_t *par, bool have_ttl,
@@ -764,16 +956,7 @@ static bool read_chain(run_t *r, n3_t *tab, size_t n, const nsec3_par_t *par, bo
 	const zone_t *z = r->v->z;
 	int opt_out = -1;
 	for (size_t i = 0; i < n; i++) {
-		tab[i] = (n3_t){{0}, z->nsec3[i], NULL, NULL, 0, SIZE_MAX};
-		const uint8_t *parent = dname_parent(z->nsec3[i]->owner);
-		if (!nsec3_owner_hash(z->nsec3[i]->owner, tab[i].hash) || parent == NULL ||
-		    !dname_equal(parent, z->apex)) {
-			report(r, SIGN_VERIFY_NSEC3_MALFORMED, z->nsec3[i]->owner, ZONE_TYPE_NSEC3,
-			       false, 0, 0, "owner is not a base32hex hash under the apex");
-			memset(tab[i].hash, 0xff, NSEC3_HASH_LEN);
-			continue;
-		}
-		read_nsec3(r, &tab[i], par, have_ttl, ttl, &opt_out);
+		read_node(r, &tab[i], zone_nsec3_node(z, i), par, have_ttl, ttl, &opt_out);
 	}
 	qsort(tab, n, sizeof(*tab), n3_cmp);
 	for (size_t i = 0; i < n && !r->stop; i++) {
@@ -782,13 +965,7 @@ static bool read_chain(run_t *r, n3_t *tab, size_t n, const nsec3_par_t *par, bo
 			report(r, SIGN_VERIFY_NSEC3_MALFORMED, t->node->owner, ZONE_TYPE_NSEC3,
 			       false, 0, 0, "two NSEC3 nodes with one hash");
 		}
-		if (t->next != NULL && memcmp(t->next, next->hash, NSEC3_HASH_LEN) != 0) {
-			char a[NSEC3_LABEL_LEN + 1], b[NSEC3_LABEL_LEN + 1];
-			nsec3_base32hex(t->next, a);
-			nsec3_base32hex(next->hash, b);
-			report(r, SIGN_VERIFY_NSEC3_NEXT, t->node->owner, ZONE_TYPE_NSEC3, false, 0,
-			       0, "next hashed owner %s, expected %s", a, b);
-		}
+		check_next(r, t, next->hash);
 	}
 	return opt_out > 0;
 }
@@ -798,7 +975,7 @@ static bool read_chain(run_t *r, n3_t *tab, size_t n, const nsec3_par_t *par, bo
  * them, may be left out. */
 static bool required_in_chain(const zone_t *z, size_t i, bool opt_out)
 {
-	const zone_entry_t *e = &z->entries[i];
+	const zone_entry_t *e = zone_entry(z, i);
 	if (has_data(e->node)) {
 		return !opt_out || !(e->flags & ZONE_NAME_CUT) ||
 		       zone_node_find(e->node, ZONE_TYPE_DS) != NULL;
@@ -829,7 +1006,7 @@ static int match_names(run_t *r, n3_t *tab, size_t n, const nsec3_par_t *par, bo
 		ret = SIGN_ERR_NOMEM;
 	}
 	for (size_t i = 0; i < z->count && ret == SIGN_OK && !r->stop; i++) {
-		const zone_entry_t *e = &z->entries[i];
+		const zone_entry_t *e = zone_entry(z, i);
 		const uint8_t *owner = e->node->owner;
 		if (e->flags & ZONE_NAME_OCCLUDED) {
 			continue;
@@ -853,7 +1030,7 @@ static int match_names(run_t *r, n3_t *tab, size_t n, const nsec3_par_t *par, bo
 		}
 		if (t->entry != SIZE_MAX) {
 			char a[DNAME_STR_MAXLEN];
-			if (dname_to_str(z->entries[t->entry].node->owner, a, sizeof(a)) != 0) {
+			if (dname_to_str(zone_entry(z, t->entry)->node->owner, a, sizeof(a)) != 0) {
 				a[0] = '\0';
 			}
 			report(r, SIGN_VERIFY_NSEC3_COLLISION, owner, ZONE_TYPE_NSEC3, false, 0, 0,
@@ -861,42 +1038,52 @@ static int match_names(run_t *r, n3_t *tab, size_t n, const nsec3_par_t *par, bo
 			continue;
 		}
 		t->entry = i;
-		if (t->bitmap != NULL) {
-			char what[NSEC3_LABEL_LEN + 16];
-			snprintf(what, sizeof(what), " of NSEC3 %s", h);
-			size_t nt = expected_types(e, true, types);
-			check_bitmap(r, SIGN_VERIFY_NSEC3_BITMAP, SIGN_VERIFY_NSEC3_MALFORMED,
-			             owner, ZONE_TYPE_NSEC3, t->bitmap, t->bitmap_len, types, nt,
-			             what);
-		}
+		check_nsec3_bitmap(r, t, e, types);
 	}
 	nsec3_hasher_free(hasher);
 	free(types);
 	return ret;
 }
 
-static int check_nsec3_chain(run_t *r, const zone_slot_t *param, bool have_ttl, uint32_t ttl)
+/* Reads the apex NSEC3PARAM slot param into *par and reports its problems;
+ * false if it cannot be used (nothing else can be checked then). */
+static bool read_param(run_t *r, const zone_slot_t *param, nsec3_par_t *par)
 {
 	const zone_t *z = r->v->z;
 	zone_rdata_t rd;
 	size_t pos = 0;
-	nsec3_par_t par;
 	if (param == NULL || param->data->count != 1 || !zone_rrset_next(param->data, &pos, &rd) ||
-	    parse_par(rd.data, rd.len, &par) != rd.len || par.alg != NSEC3_ALG_SHA1) {
+	    parse_par(rd.data, rd.len, par) != rd.len || par->alg != NSEC3_ALG_SHA1) {
 		report(r, SIGN_VERIFY_NSEC3PARAM, z->apex, ZONE_TYPE_NSEC3PARAM, false, 0, 0, "%s",
 		       param == NULL ? "no NSEC3PARAM at the apex"
 		                     : "not one NSEC3PARAM of hash algorithm 1 (SHA-1)");
+		return false;
+	}
+	if (par->flags != 0) {
+		report(r, SIGN_VERIFY_NSEC3PARAM, z->apex, ZONE_TYPE_NSEC3PARAM, false, 0, 0,
+		       "flags 0x%02x, must be 0", par->flags);
+	}
+	return true;
+}
+
+/* Reports an NSEC at entry e of an NSEC3 zone. */
+static void check_no_nsec(run_t *r, const zone_entry_t *e)
+{
+	if (zone_node_find(e->node, ZONE_TYPE_NSEC) != NULL) {
+		report(r, SIGN_VERIFY_NSEC_EXTRA, e->node->owner, ZONE_TYPE_NSEC, false, 0, 0,
+		       "NSEC in an NSEC3 zone");
+	}
+}
+
+static int check_nsec3_chain(run_t *r, const zone_slot_t *param, bool have_ttl, uint32_t ttl)
+{
+	const zone_t *z = r->v->z;
+	nsec3_par_t par;
+	if (!read_param(r, param, &par)) {
 		return SIGN_OK;
 	}
-	if (par.flags != 0) {
-		report(r, SIGN_VERIFY_NSEC3PARAM, z->apex, ZONE_TYPE_NSEC3PARAM, false, 0, 0,
-		       "flags 0x%02x, must be 0", par.flags);
-	}
 	for (size_t i = 0; i < z->count && !r->stop; i++) {
-		if (zone_node_find(z->entries[i].node, ZONE_TYPE_NSEC) != NULL) {
-			report(r, SIGN_VERIFY_NSEC_EXTRA, z->entries[i].node->owner, ZONE_TYPE_NSEC,
-			       false, 0, 0, "NSEC in an NSEC3 zone");
-		}
+		check_no_nsec(r, zone_entry(z, i));
 	}
 	size_t n = z->nsec3_count;
 	n3_t *tab = malloc((n > 0 ? n : 1) * sizeof(*tab));
@@ -906,32 +1093,202 @@ static int check_nsec3_chain(run_t *r, const zone_slot_t *param, bool have_ttl, 
 	bool opt_out = read_chain(r, tab, n, &par, have_ttl, ttl);
 	int ret = match_names(r, tab, n, &par, opt_out);
 	for (size_t i = 0; i < n && ret == SIGN_OK && !r->stop; i++) {
-		if (tab[i].entry == SIZE_MAX && tab[i].next != NULL) {
-			report(r, SIGN_VERIFY_NSEC3_EXTRA, tab[i].node->owner, ZONE_TYPE_NSEC3,
-			       false, 0, 0, "hash of no name of the chain");
+		if (tab[i].entry == SIZE_MAX) {
+			report_extra(r, &tab[i]);
 		}
 	}
 	free(tab);
 	return ret;
 }
 
+/* The opt-out flag of the first NSEC3 record of the chain (0 or 1), -1 if
+ * that record is unusable (the first one read then sets it). */
+static int first_opt_out(const zone_t *z)
+{
+	if (z->nsec3_count == 0) {
+		return -1;
+	}
+	const zone_slot_t *slot = zone_node_find(zone_nsec3_node(z, 0), ZONE_TYPE_NSEC3);
+	zone_rdata_t rd;
+	size_t pos = 0;
+	nsec3_par_t p;
+	if (slot == NULL || slot->data->count != 1 || !zone_rrset_next(slot->data, &pos, &rd) ||
+	    parse_par(rd.data, rd.len, &p) == 0 || (p.flags & ~NSEC3_FLAG_OPT_OUT)) {
+		return -1;
+	}
+	return p.flags & NSEC3_FLAG_OPT_OUT;
+}
+
+/* What check_nsec3_names() looks at in one NSEC3 node. */
+enum {
+	LOOK_MATCH, /* the NSEC3 of entry: its bitmap */
+	LOOK_EXTRA, /* the hash of a name absent or occluded */
+	LOOK_LINK,  /* its next hashed owner: the following node's hash */
+};
+
+typedef struct {
+	size_t node;  /* index among the version's NSEC3 nodes */
+	size_t entry; /* LOOK_MATCH: the name's index; else SIZE_MAX */
+	int what;     /* LOOK_* */
+} look_t;
+
+static int look_cmp(const void *a, const void *b)
+{
+	const look_t *x = a, *y = b;
+	if (x->node != y->node) {
+		return x->node < y->node ? -1 : 1;
+	}
+	if (x->what != y->what) {
+		return x->what < y->what ? -1 : 1;
+	}
+	return x->entry < y->entry ? -1 : x->entry > y->entry;
+}
+
+/* Hashes each name and notes the NSEC3 nodes to look at around its hash in
+ * looks (room for 3 a name), setting *m; reports the missing NSEC3s and
+ * NSECs. */
+static int place_names(run_t *r, const zone_names_t *names, nsec3_hasher_t *hasher, bool opt_out,
+                       look_t *looks, size_t *m)
+{
+	const zone_t *z = r->v->z;
+	size_t n3 = z->nsec3_count;
+	for (size_t k = 0; k < names->n && !r->stop; k++) {
+		const uint8_t *name = names->names[k];
+		size_t i = 0, j = 0, len = 0;
+		bool found = zone_find(z, name, &i);
+		if (found) {
+			check_no_nsec(r, zone_entry(z, i));
+		}
+		bool in = found && !(zone_entry(z, i)->flags & ZONE_NAME_OCCLUDED);
+		uint8_t hash[NSEC3_HASH_LEN], owner[DNAME_MAXLEN];
+		if (nsec3_hasher_hash(hasher, name, hash) != NSEC_OK) {
+			return SIGN_ERR_CRYPTO;
+		}
+		r->counts->names++;
+		bool placed = nsec3_owner(hash, z->apex, owner, &len) == NSEC_OK;
+		bool at = placed && zone_find_nsec3(z, owner, &j);
+		if (!at && in && required_in_chain(z, i, opt_out)) {
+			char h[NSEC3_LABEL_LEN + 1];
+			nsec3_base32hex(hash, h);
+			report(r, SIGN_VERIFY_NSEC3_MISSING, name, ZONE_TYPE_NSEC3, false, 0, 0,
+			       "no NSEC3 at hash %s", h);
+		}
+		if (!placed || n3 == 0) {
+			continue;
+		}
+		/* The node before the hash's position: its next hashed owner
+		 * must be that of the node at or after the position. */
+		looks[(*m)++] = (look_t){(j + n3 - 1) % n3, SIZE_MAX, LOOK_LINK};
+		if (at) {
+			looks[(*m)++] =
+			        (look_t){j, in ? i : SIZE_MAX, in ? LOOK_MATCH : LOOK_EXTRA};
+			looks[(*m)++] = (look_t){j, SIZE_MAX, LOOK_LINK};
+		}
+	}
+	return SIGN_OK;
+}
+
+/* The NSEC3 chain around names: for each, the NSEC3 at its hash (there if
+ * the name is required in the chain; gone if the name is absent or
+ * occluded), that record and its bitmap, and the next hashed owners of the
+ * nodes before and at the hash's position. Each node is read once. */
+static int check_nsec3_names(run_t *r, const zone_slot_t *param, const zone_names_t *names,
+                             bool have_ttl, uint32_t ttl)
+{
+	const zone_t *z = r->v->z;
+	nsec3_par_t par;
+	size_t n = names != NULL ? names->n : 0;
+	if (!read_param(r, param, &par) || n == 0) {
+		return SIGN_OK;
+	}
+	int opt_out = first_opt_out(z);
+	nsec3_hasher_t *hasher = NULL;
+	look_t *looks = malloc(3 * n * sizeof(*looks));
+	types_t types = {NULL, 0};
+	size_t m = 0;
+	int ret = looks == NULL ? SIGN_ERR_NOMEM : make_hasher(&par, &hasher);
+	if (ret == SIGN_OK) {
+		ret = place_names(r, names, hasher, opt_out > 0, looks, &m);
+	}
+	if (ret == SIGN_OK) {
+		qsort(looks, m, sizeof(*looks), look_cmp);
+	}
+	n3_t t = {{0}, NULL, NULL, NULL, 0, SIZE_MAX};
+	for (size_t k = 0; k < m && ret == SIGN_OK && !r->stop; k++) {
+		const look_t *l = &looks[k];
+		if (k > 0 && look_cmp(l, &looks[k - 1]) == 0) {
+			continue;
+		}
+		if (k == 0 || l->node != looks[k - 1].node) {
+			read_node(r, &t, zone_nsec3_node(z, l->node), &par, have_ttl, ttl,
+			          &opt_out);
+		}
+		if (l->what == LOOK_MATCH) {
+			const zone_entry_t *e = zone_entry(z, l->entry);
+			uint16_t *tb = types_for(&types, e->node);
+			if (tb == NULL) {
+				ret = SIGN_ERR_NOMEM;
+				break;
+			}
+			check_nsec3_bitmap(r, &t, e, tb);
+		} else if (l->what == LOOK_EXTRA) {
+			report_extra(r, &t);
+		} else {
+			uint8_t next[NSEC3_HASH_LEN];
+			const zone_node_t *after =
+			        zone_nsec3_node(z, (l->node + 1) % z->nsec3_count);
+			if (nsec3_owner_hash(after->owner, next)) {
+				check_next(r, &t, next);
+			}
+		}
+	}
+	free(types.t);
+	free(looks);
+	nsec3_hasher_free(hasher);
+	return ret;
+}
+
+/* What both chain checks start with: the chain's TTL in *ttl (NO_SOA
+ * reported if none; *have_ttl false then) and the apex NSEC3PARAM slot.
+ * Returns whether the zone is an NSEC3 zone. */
+static bool chain_setup(run_t *r, bool *have_ttl, uint32_t *ttl, const zone_slot_t **param)
+{
+	const zone_t *z = r->v->z;
+	*have_ttl = chain_ttl(z, ttl);
+	if (!*have_ttl) {
+		report(r, SIGN_VERIFY_NO_SOA, z->apex, ZONE_TYPE_SOA, false, 0, 0,
+		       "NSEC/NSEC3 TTLs not checked");
+	}
+	size_t apex = 0;
+	*param = NULL;
+	if (zone_find(z, z->apex, &apex)) {
+		*param = zone_node_find(zone_entry(z, apex)->node, ZONE_TYPE_NSEC3PARAM);
+	}
+	return *param != NULL || z->nsec3_count > 0;
+}
+
 int sign_verify_chain(const sign_verify_t *v, sign_verify_counts_t *counts)
 {
 	run_t r = {v, counts, 0, false};
 	uint32_t ttl = 0;
-	bool have_ttl = chain_ttl(v->z, &ttl);
-	if (!have_ttl) {
-		report(&r, SIGN_VERIFY_NO_SOA, v->z->apex, ZONE_TYPE_SOA, false, 0, 0,
-		       "NSEC/NSEC3 TTLs not checked");
-	}
-	size_t apex = 0;
+	bool have_ttl = false;
 	const zone_slot_t *param = NULL;
-	if (zone_find(v->z, v->z->apex, &apex)) {
-		param = zone_node_find(v->z->entries[apex].node, ZONE_TYPE_NSEC3PARAM);
-	}
-	int ret = param != NULL || v->z->nsec3_count > 0
+	int ret = chain_setup(&r, &have_ttl, &ttl, &param)
 	                  ? check_nsec3_chain(&r, param, have_ttl, ttl)
 	                  : check_nsec_chain(&r, have_ttl, ttl);
+	return ret != SIGN_OK ? ret : run_status(&r);
+}
+
+int sign_verify_chain_names(const sign_verify_t *v, const zone_names_t *names,
+                            sign_verify_counts_t *counts)
+{
+	run_t r = {v, counts, 0, false};
+	uint32_t ttl = 0;
+	bool have_ttl = false;
+	const zone_slot_t *param = NULL;
+	int ret = chain_setup(&r, &have_ttl, &ttl, &param)
+	                  ? check_nsec3_names(&r, param, names, have_ttl, ttl)
+	                  : check_nsec_names(&r, names, have_ttl, ttl);
 	return ret != SIGN_OK ? ret : run_status(&r);
 }
 

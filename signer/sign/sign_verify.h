@@ -13,6 +13,11 @@
  * - chain: the NSEC chain, or the NSEC3 chain and NSEC3PARAM (hashes, order,
  *   next owners, parameters, flags, type bitmaps, TTLs, opt-out).
  *
+ * Coverage and chain also come restricted to the names a change touched
+ * (sign_verify_coverage_names, sign_verify_chain_names), for an incremental
+ * pass: same rules and reports, in time proportional to the names given (and
+ * the names between them and their chain neighbours), not to the zone.
+ *
  * The keys are those of the zone's own apex DNSKEY RRset (what validators
  * will see), not the signer's key set. Each failure is handed to a report
  * callback naming the RRset (owner and type), the key (algorithm and tag) and
@@ -125,6 +130,14 @@ void sign_verify_free(sign_verify_t *v);
  * SIGN_OK or SIGN_ERR_VERIFY. */
 int sign_verify_coverage(const sign_verify_t *v, sign_verify_counts_t *counts);
 
+/* The coverage check (DNSKEY RRset problems included) over the RRsets at
+ * the names in names that the zone holds (the others are skipped) and at
+ * the NSEC3 nodes owned by nsec3_owners; either list may be NULL; both are
+ * borrowed for the call. A name given twice may be checked twice. Costs
+ * O(names * log zone). Returns SIGN_OK or SIGN_ERR_VERIFY. */
+int sign_verify_coverage_names(const sign_verify_t *v, const zone_names_t *names,
+                               const zone_names_t *nsec3_owners, sign_verify_counts_t *counts);
+
 /* Verifies the n RRSIGs in items with crypto: each must verify with a DNSKEY
  * of its algorithm and tag over the RRset it names. Callers may split a list
  * among threads. Returns SIGN_OK, SIGN_ERR_VERIFY, SIGN_ERR_NOMEM. */
@@ -139,6 +152,21 @@ int sign_verify_all(const sign_verify_t *v, sign_verify_counts_t *counts);
  * NSEC3 nodes, NSEC otherwise. Returns SIGN_OK, SIGN_ERR_VERIFY,
  * SIGN_ERR_NOMEM, SIGN_ERR_CRYPTO (SHA-1 unavailable). */
 int sign_verify_chain(const sign_verify_t *v, sign_verify_counts_t *counts);
+
+/* The chain check around names (borrowed; may be NULL): every name whose
+ * entry changed or went away (zone_update's dirty list), present or not.
+ * NSEC: each name present gets its NSEC checked (next = the next chain name,
+ * wrapping to the apex), or an NSEC where none belongs reported; so does the
+ * chain name before each name's position. NSEC3: the NSEC3PARAM; each name's
+ * hash has its NSEC3 if the name is required in the chain, none if the name
+ * is absent or occluded; that record (parameters, flags, TTL, bitmap) and the
+ * next hashed owners of the nodes before and at the hash's position. Each
+ * record is checked once, whatever the repeats. Costs O(names * log zone),
+ * plus the walks over the names outside the NSEC chain next to those given
+ * and, with opt-out, over the subtree of an empty non-terminal given.
+ * Returns SIGN_OK, SIGN_ERR_VERIFY, SIGN_ERR_NOMEM, SIGN_ERR_CRYPTO. */
+int sign_verify_chain_names(const sign_verify_t *v, const zone_names_t *names,
+                            sign_verify_counts_t *counts);
 
 /* What sign_verify_zone() runs. */
 enum {

@@ -142,9 +142,9 @@ static int soa_serial_offset(const zone_rrset_t *soa, size_t *off)
 	return SIGN_OK;
 }
 
-static int with_apex(ctx_t *c, const zone_t *in, zone_t **out)
+static int with_apex(ctx_t *c, const zone_t *in, zone_t **out, zone_names_t *dirty)
 {
-	const zone_node_t *apex = in->entries[0].node;
+	const zone_node_t *apex = zone_entry(in, 0)->node;
 	const zone_rrset_t *soa = zone_apex_rrset(in, ZONE_TYPE_SOA);
 	size_t off = 0;
 	int ret = soa_serial_offset(soa, &off);
@@ -204,12 +204,18 @@ static int with_apex(ctx_t *c, const zone_t *in, zone_t **out)
 	zone_rrset_unref(soa_slot.data);
 	zone_rrset_unref(key_slot.data);
 	if (ret == ZONE_OK) {
-		ret = zone_replace(in, &a2, 1, out, NULL);
+		ret = zone_update(in, &a2, 1, NULL, 0, out, NULL, dirty);
 	}
 	return ret;
 }
 
 /* --- planning and job creation --- */
+
+static int index_cmp(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
 
 static sign_batch_t *batch(ctx_t *c)
 {
@@ -246,9 +252,9 @@ static void old_of(const ctx_t *c, const uint8_t *owner, uint16_t type, bool nse
 		size_t lo = 0, hi = prev->nsec3_count;
 		while (lo < hi && node == NULL) {
 			size_t mid = lo + (hi - lo) / 2;
-			int cmp = dname_canonical_cmp(prev->nsec3[mid]->owner, owner);
+			int cmp = dname_canonical_cmp(zone_nsec3_node(prev, mid)->owner, owner);
 			if (cmp == 0) {
-				node = prev->nsec3[mid];
+				node = zone_nsec3_node(prev, mid);
 			} else if (cmp < 0) {
 				lo = mid + 1;
 			} else {
@@ -258,7 +264,7 @@ static void old_of(const ctx_t *c, const uint8_t *owner, uint16_t type, bool nse
 	} else {
 		size_t i = 0;
 		if (zone_find(prev, owner, &i)) {
-			node = prev->entries[i].node;
+			node = zone_entry(prev, i)->node;
 		}
 	}
 	const zone_slot_t *s = node != NULL ? zone_node_find(node, type) : NULL;
@@ -350,7 +356,7 @@ static int plan_rrset(ctx_t *c, const zone_node_t *node, size_t entry, size_t sl
 static int plan_all(ctx_t *c, const zone_t *z)
 {
 	for (size_t i = 0; i < z->count; i++) {
-		const zone_entry_t *e = &z->entries[i];
+		const zone_entry_t *e = zone_entry(z, i);
 		for (size_t s = 0; s < e->node->nslots; s++) {
 			if (!zone_is_signed(e, e->node->slots[s].data->type)) {
 				continue;
@@ -362,8 +368,8 @@ static int plan_all(ctx_t *c, const zone_t *z)
 		}
 	}
 	for (size_t i = 0; i < z->nsec3_count; i++) {
-		for (size_t s = 0; s < z->nsec3[i]->nslots; s++) {
-			int ret = plan_rrset(c, z->nsec3[i], i, s, true);
+		for (size_t s = 0; s < zone_nsec3_node(z, i)->nslots; s++) {
+			int ret = plan_rrset(c, zone_nsec3_node(z, i), i, s, true);
 			if (ret != SIGN_OK) {
 				return ret;
 			}
@@ -397,8 +403,8 @@ static int check_jobs(ctx_t *c, const zone_t *z)
 				first = job->status;
 			}
 			if (reported++ < 20) {
-				const zone_node_t *n = wk->nsec3 ? z->nsec3[wk->entry]
-				                                 : z->entries[wk->entry].node;
+				const zone_node_t *n = wk->nsec3 ? zone_nsec3_node(z, wk->entry)
+				                                 : zone_entry(z, wk->entry)->node;
 				char owner[DNAME_STR_MAXLEN], tbuf[16], detail[256];
 				dname_to_str(n->owner, owner, sizeof(owner));
 				hsm_detail_format(job->status, &cr->batch->detail, detail,
@@ -532,31 +538,30 @@ static int merge(ctx_t *c, zone_t *z, zone_t **out)
 		while (w < c->nwork && !c->work[w].nsec3 && c->work[w].entry == i) {
 			w++;
 		}
-		zone_node_t *node = z->entries[i].node;
+		zone_node_t *node = zone_entry(z, i)->node;
 		bool stale = false;
 		for (size_t s = 0; s < node->nslots; s++) {
 			stale = stale || node->slots[s].sigs != NULL;
 		}
 		if (w == first && !stale) {
-			if (!(z->entries[i].flags & ZONE_NAME_ENT)) {
+			if (!(zone_entry(z, i)->flags & ZONE_NAME_ENT)) {
 				all[nall++] = zone_node_ref(node);
 			}
 		} else {
 			ret = signed_node(c, node, &c->work[first], w - first, &all[nall]);
 			nall += ret == SIGN_OK;
 		}
-		zone_node_unref(node);
-		z->entries[i].node = NULL;
+		zone_consume(z, false, i);
 	}
 	for (size_t i = 0; i < z->nsec3_count && ret == SIGN_OK; i++) {
 		size_t first = w;
 		while (w < c->nwork && c->work[w].nsec3 && c->work[w].entry == i) {
 			w++;
 		}
-		ret = signed_node(c, z->nsec3[i], &c->work[first], w - first, &nsec3[nnsec3]);
+		ret = signed_node(c, zone_nsec3_node(z, i), &c->work[first], w - first,
+		                  &nsec3[nnsec3]);
 		nnsec3 += ret == SIGN_OK;
-		zone_node_unref(z->nsec3[i]);
-		z->nsec3[i] = NULL;
+		zone_consume(z, true, i);
 	}
 	zone_t *r = NULL;
 	if (ret == SIGN_OK) {
@@ -658,7 +663,59 @@ static int verify_crypto(ctx_t *c, const sign_verify_t *v, const sign_verify_ite
 	return ret;
 }
 
-static int verify(ctx_t *c, const zone_t *z)
+/* Checks with crypto every RRSIG of each RRset that got new ones, read from
+ * the new version z itself (what will be published), so that the pass's
+ * batches are freed already. */
+static int verify_created(ctx_t *c, const sign_verify_t *v, const zone_t *z)
+{
+	if (!c->params->verify_crypto || c->ncreated == 0) {
+		return SIGN_OK;
+	}
+	size_t total = 0, n = 0;
+	for (size_t w = 0; w < c->nwork; w++) {
+		const work_t *wk = &c->work[w];
+		total += wk->ncreated > 0 ? (size_t)wk->ncreated + wk->nreused : 0;
+	}
+	sign_verify_item_t *items = malloc((total + 1) * sizeof(*items));
+	int ret = items != NULL ? SIGN_OK : SIGN_ERR_NOMEM;
+	for (size_t w = 0; w < c->nwork && ret == SIGN_OK; w++) {
+		const work_t *wk = &c->work[w];
+		if (wk->ncreated == 0) {
+			continue;
+		}
+		const zone_node_t *node =
+		        wk->nsec3 ? zone_nsec3_node(z, wk->entry) : zone_entry(z, wk->entry)->node;
+		const zone_slot_t *slot = &node->slots[wk->slot];
+		size_t pos = 0;
+		zone_rdata_t rd;
+		while (slot->sigs != NULL && n < total && zone_rrset_next(slot->sigs, &pos, &rd)) {
+			items[n++] = (sign_verify_item_t){node, slot->data->type, rd.data, rd.len};
+		}
+	}
+	if (ret == SIGN_OK) {
+		ret = verify_crypto(c, v, items, n);
+	}
+	free(items);
+	return ret;
+}
+
+/* The pass's verdict from its three checks: the first error that is not a
+ * verification failure, else SIGN_ERR_VERIFY if any check failed. */
+static int verdict(int coverage, int chain, int crypto)
+{
+	const int all[] = {coverage, chain, crypto};
+	for (size_t i = 0; i < 3; i++) {
+		if (all[i] != SIGN_OK && all[i] != SIGN_ERR_VERIFY) {
+			return all[i];
+		}
+	}
+	return coverage != SIGN_OK || chain != SIGN_OK || crypto != SIGN_OK ? SIGN_ERR_VERIFY
+	                                                                    : SIGN_OK;
+}
+
+/* Verifies z: the whole zone (names NULL), or only around names and the
+ * NSEC3 owners nsec3 (an incremental pass). */
+static int verify(ctx_t *c, const zone_t *z, const zone_names_t *names, const zone_names_t *nsec3)
 {
 	sign_verify_config_t cfg = {
 	        .now = c->params->timing.now,
@@ -673,53 +730,17 @@ static int verify(ctx_t *c, const zone_t *z)
 		return ret;
 	}
 	sign_verify_counts_t counts = {0};
-	int coverage = sign_verify_coverage(v, &counts);
-	int chain = sign_verify_chain(v, &counts);
-	int crypto = SIGN_OK;
-	if (c->params->verify_crypto && c->ncreated > 0) {
-		/* Every RRSIG of each RRset that got new ones, read from the new
-		 * version itself (what will be published), so that the pass's
-		 * batches are freed already. */
-		size_t total = 0, n = 0;
-		for (size_t w = 0; w < c->nwork; w++) {
-			const work_t *wk = &c->work[w];
-			total += wk->ncreated > 0 ? (size_t)wk->ncreated + wk->nreused : 0;
-		}
-		sign_verify_item_t *items = malloc((total + 1) * sizeof(*items));
-		crypto = items != NULL ? SIGN_OK : SIGN_ERR_NOMEM;
-		for (size_t w = 0; w < c->nwork && crypto == SIGN_OK; w++) {
-			const work_t *wk = &c->work[w];
-			if (wk->ncreated == 0) {
-				continue;
-			}
-			const zone_node_t *node =
-			        wk->nsec3 ? z->nsec3[wk->entry] : z->entries[wk->entry].node;
-			const zone_slot_t *slot = &node->slots[wk->slot];
-			size_t pos = 0;
-			zone_rdata_t rd;
-			while (slot->sigs != NULL && n < total &&
-			       zone_rrset_next(slot->sigs, &pos, &rd)) {
-				items[n++] = (sign_verify_item_t){node, slot->data->type, rd.data,
-				                                  rd.len};
-			}
-		}
-		if (crypto == SIGN_OK) {
-			crypto = verify_crypto(c, v, items, n);
-		}
-		free(items);
+	int coverage, chain;
+	if (names == NULL) {
+		coverage = sign_verify_coverage(v, &counts);
+		chain = sign_verify_chain(v, &counts);
+	} else {
+		coverage = sign_verify_coverage_names(v, names, nsec3, &counts);
+		chain = sign_verify_chain_names(v, names, &counts);
 	}
+	int crypto = verify_created(c, v, z);
 	sign_verify_free(v);
-	if (coverage != SIGN_OK && coverage != SIGN_ERR_VERIFY) {
-		return coverage;
-	}
-	if (chain != SIGN_OK && chain != SIGN_ERR_VERIFY) {
-		return chain;
-	}
-	if (crypto != SIGN_OK && crypto != SIGN_ERR_VERIFY) {
-		return crypto;
-	}
-	return coverage != SIGN_OK || chain != SIGN_OK || crypto != SIGN_OK ? SIGN_ERR_VERIFY
-	                                                                    : SIGN_OK;
+	return verdict(coverage, chain, crypto);
 }
 
 /* --- the pass --- */
@@ -751,25 +772,36 @@ static unsigned pick_workers(const ctx_t *c, sign_zone_stats_t *stats)
 	return 1;
 }
 
-int sign_zone(const zone_t *in, const zone_t *prev, const sign_keyset_t *ks,
-              const sign_zone_params_t *params, zone_t **out, sign_zone_stats_t *stats)
+/* Starts a pass: c set up, the timing checked (reported). */
+static int ctx_init(ctx_t *c, const zone_t *in, const zone_t *prev, const sign_keyset_t *ks,
+                    const sign_zone_params_t *params, sign_zone_stats_t *stats)
 {
 	memset(stats, 0, sizeof(*stats));
-	ctx_t c = {.params = params, .ks = ks, .prev = prev, .apex = in->apex, .stats = stats};
-	sign_plan_init(&c.plan);
-	RAND_bytes((unsigned char *)&c.rng, sizeof(c.rng));
+	*c = (ctx_t){.params = params, .ks = ks, .prev = prev, .apex = in->apex, .stats = stats};
+	sign_plan_init(&c->plan);
+	RAND_bytes((unsigned char *)&c->rng, sizeof(c->rng));
 	int ret = sign_plan_timing_check(&params->timing);
 	if (ret != SIGN_OK) {
-		report(&c, SIGN_ZONE_ERROR,
+		report(c, SIGN_ZONE_ERROR,
 		       "validity %us is not above inception offset %us + refresh %us",
 		       params->timing.validity, params->timing.inception_offset,
 		       params->timing.refresh);
-		sign_plan_deinit(&c.plan);
+		sign_plan_deinit(&c->plan);
+	}
+	return ret;
+}
+
+int sign_zone(const zone_t *in, const zone_t *prev, const sign_keyset_t *ks,
+              const sign_zone_params_t *params, zone_t **out, sign_zone_stats_t *stats)
+{
+	ctx_t c;
+	int ret = ctx_init(&c, in, prev, ks, params, stats);
+	if (ret != SIGN_OK) {
 		return ret;
 	}
 	zone_t *z1 = NULL, *z2 = NULL, *z3 = NULL;
 	double t0 = now_s();
-	ret = with_apex(&c, in, &z1);
+	ret = with_apex(&c, in, &z1, NULL);
 	if (ret == SIGN_OK) {
 		nsec3_collision_t coll;
 		ret = params->nsec3 ? nsec3_build(z1, &params->nsec3_params, &z2, &coll)
@@ -821,7 +853,7 @@ int sign_zone(const zone_t *in, const zone_t *prev, const sign_keyset_t *ks,
 	zone_free(z2);
 	z2 = NULL;
 	if (ret == SIGN_OK) {
-		ret = verify(&c, z3);
+		ret = verify(&c, z3, NULL, NULL);
 	}
 	stats->t_verify = now_s() - t2;
 	ctx_deinit(&c);
@@ -831,6 +863,223 @@ int sign_zone(const zone_t *in, const zone_t *prev, const sign_keyset_t *ks,
 		zone_free(z3);
 		return ret;
 	}
+	*out = z3;
+	return SIGN_OK;
+}
+
+/* --- the incremental pass --- */
+
+/* Whether prev can be the base of an incremental pass to z1 (in with its
+ * apex set): the same DNSKEY RRset and NSEC/NSEC3 TTL, and a chain of the
+ * kind and parameters params ask for. */
+static bool same_setup(const ctx_t *c, const zone_t *z1, const zone_t *prev)
+{
+	const zone_rrset_t *ka = zone_apex_rrset(z1, ZONE_TYPE_DNSKEY);
+	const zone_rrset_t *kb = zone_apex_rrset(prev, ZONE_TYPE_DNSKEY);
+	uint32_t ta = 0, tb = 0;
+	if (ka == NULL || kb == NULL || !zone_rrset_equal(ka, kb) || nsec_ttl(z1, &ta) != NSEC_OK ||
+	    nsec_ttl(prev, &tb) != NSEC_OK || ta != tb) {
+		return false;
+	}
+	const zone_rrset_t *param = zone_apex_rrset(prev, ZONE_TYPE_NSEC3PARAM);
+	const nsec3_params_t *p = &c->params->nsec3_params;
+	if (!c->params->nsec3) {
+		return param == NULL && prev->nsec3_count == 0;
+	}
+	zone_rdata_t rd;
+	size_t pos = 0;
+	if (param == NULL || prev->nsec3_count == 0 || param->count != 1 ||
+	    !zone_rrset_next(param, &pos, &rd) || rd.len != 5u + p->salt_len ||
+	    rd.data[0] != NSEC3_ALG_SHA1 || rd.data[1] != 0 ||
+	    rd.data[2] != (uint8_t)(p->iterations >> 8) || rd.data[3] != (uint8_t)p->iterations ||
+	    rd.data[4] != p->salt_len || memcmp(rd.data + 5, p->salt, p->salt_len) != 0) {
+		return false;
+	}
+	/* The opt-out flag is not in the NSEC3PARAM: read it in the chain. */
+	const zone_slot_t *n3 = zone_node_find(zone_nsec3_node(prev, 0), ZONE_TYPE_NSEC3);
+	pos = 0;
+	return n3 != NULL && zone_rrset_next(n3->data, &pos, &rd) && rd.len > 1 &&
+	       (rd.data[1] & NSEC3_FLAG_OPT_OUT) == (p->opt_out ? NSEC3_FLAG_OPT_OUT : 0);
+}
+
+/* Indexes (sorted, distinct) of the names of l present in the names of z
+ * (nsec3 false) or among its NSEC3 nodes. */
+static size_t *indexes_of(const zone_t *z, const zone_names_t *l, bool nsec3, size_t *n)
+{
+	size_t *v = malloc((l->n + 1) * sizeof(*v));
+	size_t k = 0;
+	for (size_t i = 0; v != NULL && i < l->n; i++) {
+		size_t at = 0;
+		if (nsec3 ? zone_find_nsec3(z, l->names[i], &at) : zone_find(z, l->names[i], &at)) {
+			v[k++] = at;
+		}
+	}
+	if (v != NULL && k > 1) {
+		qsort(v, k, sizeof(*v), index_cmp);
+		size_t w = 1;
+		for (size_t i = 1; i < k; i++) {
+			if (v[i] != v[w - 1]) {
+				v[w++] = v[i];
+			}
+		}
+		k = w;
+	}
+	*n = k;
+	return v;
+}
+
+/* Plans the RRsets at the names idx[0..n) (NSEC3 nodes: nsec3). */
+static int plan_some(ctx_t *c, const zone_t *z, const size_t *idx, size_t n, bool nsec3)
+{
+	for (size_t k = 0; k < n; k++) {
+		const zone_entry_t *e = nsec3 ? NULL : zone_entry(z, idx[k]);
+		const zone_node_t *node = nsec3 ? zone_nsec3_node(z, idx[k]) : e->node;
+		for (size_t s = 0; s < node->nslots; s++) {
+			if (e != NULL && !zone_is_signed(e, node->slots[s].data->type)) {
+				continue;
+			}
+			int ret = plan_rrset(c, node, idx[k], s, nsec3);
+			if (ret != SIGN_OK) {
+				return ret;
+			}
+		}
+	}
+	return SIGN_OK;
+}
+
+/* The new nodes of the names idx[0..n) (work items from *w on, in the
+ * same order), into nodes (*count of them so far). */
+static int merge_some(ctx_t *c, const zone_t *z, const size_t *idx, size_t n, bool nsec3, size_t *w,
+                      zone_node_t **nodes, size_t *count)
+{
+	for (size_t k = 0; k < n; k++) {
+		size_t first = *w;
+		while (*w < c->nwork && c->work[*w].nsec3 == nsec3 && c->work[*w].entry == idx[k]) {
+			(*w)++;
+		}
+		const zone_node_t *node =
+		        nsec3 ? zone_nsec3_node(z, idx[k]) : zone_entry(z, idx[k])->node;
+		bool stale = false;
+		for (size_t s = 0; s < node->nslots; s++) {
+			stale = stale || node->slots[s].sigs != NULL;
+		}
+		if (*w == first && !stale) {
+			continue;
+		}
+		int ret = signed_node(c, node, &c->work[first], *w - first, &nodes[*count]);
+		if (ret != SIGN_OK) {
+			return ret;
+		}
+		(*count)++;
+	}
+	return SIGN_OK;
+}
+
+int sign_zone_update(const zone_t *in, const zone_t *prev, const sign_keyset_t *ks,
+                     const sign_zone_params_t *params, zone_t **out, sign_zone_stats_t *stats)
+{
+	ctx_t c;
+	int ret = ctx_init(&c, in, prev, ks, params, stats);
+	if (ret != SIGN_OK) {
+		return ret;
+	}
+	zone_names_t dirty = {0}, nsec3 = {0};
+	zone_t *z1 = NULL, *z2 = NULL, *z3 = NULL;
+	size_t *idx = NULL, *idx3 = NULL, nidx = 0, nidx3 = 0;
+	zone_node_t **nodes = NULL;
+	size_t nnodes = 0, nnodes3 = 0;
+	double t0 = now_s();
+	bool over = false;
+	/* A change to a large part of the zone is as quick in one whole pass. */
+	ret = zone_changed_names(prev, in, in->count / 16 + 64, &dirty, &over);
+	if (ret == ZONE_OK && over) {
+		ret = SIGN_ERR_WHOLE;
+	}
+	if (ret == SIGN_OK) {
+		ret = with_apex(&c, in, &z1, &dirty);
+	}
+	if (ret == SIGN_OK && !same_setup(&c, z1, prev)) {
+		ret = SIGN_ERR_WHOLE;
+	}
+	if (ret == SIGN_OK) {
+		/* dirty grows with the names whose NSEC changed: what is planned
+		 * and verified. */
+		ret = params->nsec3
+		              ? nsec3_update(z1, &params->nsec3_params, &dirty, &z2, &nsec3, NULL)
+		              : nsec_update(z1, &dirty, &z2, &dirty);
+		if (ret == NSEC_ERR_COLLISION) {
+			ret = SIGN_ERR_WHOLE; /* the whole pass names both names */
+		} else if (ret != NSEC_OK) {
+			report(&c, SIGN_ZONE_ERROR, "updating the %s chain: %s",
+			       params->nsec3 ? "NSEC3" : "NSEC",
+			       ret <= -1300 && ret > -1400 ? nsec_strerror(ret)
+			                                   : zone_strerror(ret));
+		}
+	}
+	if (ret == SIGN_OK) {
+		idx = indexes_of(z2, &dirty, false, &nidx);
+		idx3 = indexes_of(z2, &nsec3, true, &nidx3);
+		nodes = malloc((nidx + nidx3 + 1) * sizeof(*nodes));
+		ret = idx != NULL && idx3 != NULL && nodes != NULL ? SIGN_OK : SIGN_ERR_NOMEM;
+	}
+	double t1 = now_s();
+	stats->t_chain = t1 - t0;
+	if (ret == SIGN_OK) {
+		/* A few signatures: one worker, no latency probe. */
+		stats->workers = 1;
+		ret = sign_pipeline_new(stats->workers, &c.pipeline);
+	}
+	if (ret == SIGN_OK) {
+		ret = plan_some(&c, z2, idx, nidx, false);
+		if (ret == SIGN_OK) {
+			ret = plan_some(&c, z2, idx3, nidx3, true);
+		}
+		if (c.current != NULL && c.current->count > 0) {
+			sign_pipeline_submit(c.pipeline, c.current);
+		}
+		c.current = NULL;
+		sign_pipeline_wait(c.pipeline, params->progress, params->ctx);
+		stats->created = c.ncreated;
+	}
+	if (ret == SIGN_OK) {
+		ret = check_jobs(&c, z2);
+	}
+	if (ret == SIGN_OK) {
+		ret = compact(&c);
+	}
+	size_t w = 0;
+	if (ret == SIGN_OK) {
+		ret = merge_some(&c, z2, idx, nidx, false, &w, nodes, &nnodes);
+	}
+	if (ret == SIGN_OK) {
+		ret = merge_some(&c, z2, idx3, nidx3, true, &w, nodes + nnodes, &nnodes3);
+	}
+	if (ret == SIGN_OK) {
+		ret = zone_update(z2, nodes, nnodes, nodes + nnodes, nnodes3, &z3, NULL, NULL);
+		nnodes = nnodes3 = 0;
+	}
+	double t2 = now_s();
+	stats->t_sign = t2 - t1;
+	if (ret == SIGN_OK) {
+		ret = verify(&c, z3, &dirty, &nsec3);
+	}
+	stats->t_verify = now_s() - t2;
+	for (size_t i = 0; i < nnodes + nnodes3; i++) {
+		zone_node_unref(nodes[i]);
+	}
+	free(nodes);
+	free(idx);
+	free(idx3);
+	zone_names_deinit(&dirty);
+	zone_names_deinit(&nsec3);
+	ctx_deinit(&c);
+	zone_free(z1);
+	zone_free(z2);
+	if (ret != SIGN_OK) {
+		zone_free(z3);
+		return ret;
+	}
+	stats->incremental = true;
 	*out = z3;
 	return SIGN_OK;
 }

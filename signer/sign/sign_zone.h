@@ -56,6 +56,7 @@ typedef struct {
 	unsigned workers;
 	double latency_us; /* the token's measured latency, when workers were chosen from it */
 	uint32_t serial;   /* the SOA serial of the result */
+	bool incremental;  /* made by sign_zone_update */
 	double t_chain, t_sign, t_verify; /* seconds per phase */
 } sign_zone_stats_t;
 
@@ -68,5 +69,20 @@ typedef struct {
  * SIGN_ERR_VERIFY (every verifier failure reported), SIGN_ERR_NOMEM. */
 int sign_zone(const zone_t *in, const zone_t *prev, const sign_keyset_t *ks,
               const sign_zone_params_t *params, zone_t **out, sign_zone_stats_t *stats);
+
+/* The incremental pass: the same result as sign_zone(in, prev, ...) in time
+ * about the size of the change, not of the zone. prev is the last version
+ * sign_zone() or sign_zone_update() made, with the same ks and params, and
+ * none of its RRSIGs due for refresh at params->timing.now (the caller
+ * checks: names the change does not touch keep their RRSIGs unread); in is
+ * prev with changes at some names (zone_delta_apply, zone_update). Only the
+ * names whose entries differ, the NSEC/NSEC3 records around them and the
+ * apex (SOA serial) are planned, signed and verified (coverage, the chain
+ * around them, crypto of every new signature). Returns as sign_zone, or
+ * SIGN_ERR_WHOLE, unreported, when a whole pass is needed instead: another
+ * DNSKEY RRset, NSEC/NSEC3 TTL or chain parameters, an NSEC3 hash collision,
+ * or a change to more than a sixteenth of the names. */
+int sign_zone_update(const zone_t *in, const zone_t *prev, const sign_keyset_t *ks,
+                     const sign_zone_params_t *params, zone_t **out, sign_zone_stats_t *stats);
 
 #endif

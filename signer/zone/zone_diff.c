@@ -276,20 +276,36 @@ static int diff_node(zone_delta_t *d, const zone_node_t *a, const zone_node_t *b
 	return ret;
 }
 
-/* Walks two arrays of nodes in canonical order in step. */
-static int diff_nodes(zone_delta_t *d, zone_node_t *const *a, size_t na, size_t sa,
-                      zone_node_t *const *b, size_t nb, size_t sb, bool apex_first)
+/* Walks two lists of nodes in canonical order in step, skipping the chunks
+ * they share unread. */
+static int diff_nodes(zone_delta_t *d, const zone_seq_t *a, const zone_seq_t *b, bool apex_first)
 {
-	size_t i = 0, j = 0;
+	size_t ka = 0, ia = 0, kb = 0, ib = 0;
 	int ret = ZONE_OK;
-	while ((i < na || j < nb) && ret == ZONE_OK) {
-		const zone_node_t *x =
-		        i < na ? *(zone_node_t *const *)((const char *)a + i * sa) : NULL;
-		const zone_node_t *y =
-		        j < nb ? *(zone_node_t *const *)((const char *)b + j * sb) : NULL;
+	while (ret == ZONE_OK) {
+		while (ka < a->nchunks && ia == a->chunks[ka]->count) {
+			ka++;
+			ia = 0;
+		}
+		while (kb < b->nchunks && ib == b->chunks[kb]->count) {
+			kb++;
+			ib = 0;
+		}
+		bool more_a = ka < a->nchunks, more_b = kb < b->nchunks;
+		if (!more_a && !more_b) {
+			break;
+		}
+		if (more_a && more_b && ia == 0 && ib == 0 && zone_seq_same_chunk(a, ka, b, kb)) {
+			ka++;
+			kb++;
+			continue;
+		}
+		bool at_apex = apex_first && ka == 0 && ia == 0 && kb == 0 && ib == 0;
+		const zone_node_t *x = more_a ? a->chunks[ka]->e[ia].node : NULL;
+		const zone_node_t *y = more_b ? b->chunks[kb]->e[ib].node : NULL;
 		if (x == y) {
-			i++;
-			j++;
+			ia++;
+			ib++;
 			continue;
 		}
 		int c = x == NULL ? 1 : y == NULL ? -1 : dname_canonical_cmp(x->owner, y->owner);
@@ -298,9 +314,9 @@ static int diff_nodes(zone_delta_t *d, zone_node_t *const *a, size_t na, size_t 
 		} else if (c > 0) {
 			x = NULL;
 		}
-		ret = diff_node(d, x, y, apex_first && i == 0 && j == 0);
-		i += x != NULL;
-		j += y != NULL;
+		ret = diff_node(d, x, y, at_apex);
+		ia += x != NULL;
+		ib += y != NULL;
 	}
 	return ret;
 }
@@ -327,14 +343,10 @@ int zone_diff(const zone_t *old, const zone_t *new, zone_delta_t *out)
 		}
 	}
 	if (ret == ZONE_OK && old != new) {
-		ret = diff_nodes(&d, old->count > 0 ? &old->entries[0].node : NULL, old->count,
-		                 sizeof(zone_entry_t),
-		                 new->count > 0 ? &new->entries[0].node : NULL, new->count,
-		                 sizeof(zone_entry_t), true);
+		ret = diff_nodes(&d, &old->names, &new->names, true);
 	}
 	if (ret == ZONE_OK && old != new) {
-		ret = diff_nodes(&d, old->nsec3, old->nsec3_count, sizeof(zone_node_t *),
-		                 new->nsec3, new->nsec3_count, sizeof(zone_node_t *), false);
+		ret = diff_nodes(&d, &old->nsec3, &new->nsec3, false);
 	}
 	if (ret != ZONE_OK) {
 		zone_delta_deinit(&d);
@@ -630,24 +642,6 @@ out:
 }
 
 /* Index of the NSEC3 node named owner in z, or SIZE_MAX. */
-static size_t find_nsec3(const zone_t *z, const uint8_t *owner)
-{
-	size_t lo = 0, hi = z->nsec3_count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = dname_canonical_cmp(z->nsec3[mid]->owner, owner);
-		if (c == 0) {
-			return mid;
-		}
-		if (c < 0) {
-			lo = mid + 1;
-		} else {
-			hi = mid;
-		}
-	}
-	return SIZE_MAX;
-}
-
 /* Room for one more node in *v. */
 static bool grow_nodes(zone_node_t ***v, size_t n, size_t *cap)
 {
@@ -720,10 +714,9 @@ static int apply_owner(apply_t *A, const op_t *ops, size_t n)
 	const zone_node_t *orig = NULL;
 	size_t at = SIZE_MAX;
 	if (nsec3) {
-		at = find_nsec3(z, owner);
-		orig = at != SIZE_MAX ? z->nsec3[at] : NULL;
+		orig = zone_find_nsec3(z, owner, &at) ? zone_nsec3_node(z, at) : NULL;
 	} else if (zone_find(z, owner, &at)) {
-		orig = z->entries[at].node;
+		orig = zone_entry(z, at)->node;
 	}
 	size_t norig = orig != NULL ? orig->nslots : 0;
 	/* Slots: the original's and the touched types, merged by type. */
@@ -813,14 +806,7 @@ static int apply_owner(apply_t *A, const op_t *ops, size_t n)
 		return ret;
 	}
 	if (nsec3) {
-		/* Replaces the old node in the carried-over list (same
-		 * indexes as z's), or goes at the end (zone_set_nsec3 sorts); an
-		 * empty node is dropped in finish(). */
-		if (at != SIZE_MAX) {
-			zone_node_unref(A->nsec3[at]);
-			A->nsec3[at] = node;
-			return ZONE_OK;
-		}
+		/* In place of the old node (an empty one removes it). */
 		if (!grow_nodes(&A->nsec3, A->nnsec3, &A->nsec3_cap)) {
 			zone_node_unref(node);
 			return ZONE_ERR_NOMEM;
@@ -851,32 +837,14 @@ static void apply_free(apply_t *A)
 	free(A->arena);
 }
 
-/* Makes the result: z with the changed nodes, and the NSEC3 nodes. */
+/* Makes the result: z with the changed nodes and NSEC3 nodes. */
 static int finish(apply_t *A, zone_t **out)
 {
-	zone_t *r = NULL;
 	uint8_t bad[DNAME_MAXLEN];
-	int ret = zone_replace(A->z, A->changed, A->nchanged, &r, bad);
+	int ret = zone_update(A->z, A->changed, A->nchanged, A->nsec3, A->nnsec3, out, bad, NULL);
 	A->nchanged = 0; /* taken over */
-	if (ret != ZONE_OK) {
-		return ret;
-	}
-	size_t k = 0;
-	for (size_t i = 0; i < A->nnsec3; i++) {
-		if (A->nsec3[i]->nslots > 0) {
-			A->nsec3[k++] = A->nsec3[i];
-		} else {
-			zone_node_unref(A->nsec3[i]);
-		}
-	}
 	A->nnsec3 = 0;
-	ret = zone_set_nsec3(r, A->nsec3, k);
-	if (ret != ZONE_OK) {
-		zone_free(r);
-		return ret;
-	}
-	*out = r;
-	return ZONE_OK;
+	return ret;
 }
 
 int zone_delta_apply(const zone_t *z, const zone_delta_t *d, unsigned flags, zone_diag_fn report,
@@ -902,14 +870,8 @@ int zone_delta_apply(const zone_t *z, const zone_delta_t *d, unsigned flags, zon
 	int ret = ZONE_ERR_NOMEM;
 	A.ops = malloc((total + 1) * sizeof(*A.ops));
 	A.arena = malloc(bytes + 1);
-	/* The NSEC3 nodes carried over, a reference each. */
-	A.nsec3 = malloc((z->nsec3_count + 1) * sizeof(*A.nsec3));
-	if (A.ops == NULL || A.arena == NULL || A.nsec3 == NULL) {
+	if (A.ops == NULL || A.arena == NULL) {
 		goto out;
-	}
-	A.nsec3_cap = z->nsec3_count + 1;
-	for (size_t i = 0; i < z->nsec3_count; i++) {
-		A.nsec3[A.nnsec3++] = zone_node_ref(z->nsec3[i]);
 	}
 	size_t pos = 0;
 	for (uint32_t s = 0; s < total; s++) {

@@ -77,7 +77,7 @@ static int write_snapshot(int fd, const zone_t *z, const zone_snap_meta_t *meta)
 	}
 	uint64_t nodes = 0;
 	for (size_t i = 0; i < z->count; i++) {
-		nodes += z->entries[i].node->nslots > 0;
+		nodes += zone_entry(z, i)->node->nslots > 0;
 	}
 	p = h;
 	*p++ = (uint8_t)z->apex_len;
@@ -87,12 +87,12 @@ static int write_snapshot(int fd, const zone_t *z, const zone_snap_meta_t *meta)
 	p = zone_file_put64(p, z->nsec3_count);
 	zone_file_writer_put(&w, h, (size_t)(p - h));
 	for (size_t i = 0; i < z->count; i++) {
-		if (z->entries[i].node->nslots > 0) {
-			put_node(&w, z->entries[i].node);
+		if (zone_entry(z, i)->node->nslots > 0) {
+			put_node(&w, zone_entry(z, i)->node);
 		}
 	}
 	for (size_t i = 0; i < z->nsec3_count; i++) {
-		put_node(&w, z->nsec3[i]);
+		put_node(&w, zone_nsec3_node(z, i));
 	}
 	int ret = zone_file_writer_flush(&w);
 	if (ret == 0) {

@@ -689,10 +689,10 @@ int zone_write(const zone_t *z, FILE *f)
 	int ret = ZONE_OK;
 	errno = 0;
 	for (size_t i = 0; i < z->count && ret == ZONE_OK; i++) {
-		ret = put_node(&sb, z->entries[i].node, i == 0, f);
+		ret = put_node(&sb, zone_entry(z, i)->node, i == 0, f);
 	}
 	for (size_t i = 0; i < z->nsec3_count && ret == ZONE_OK; i++) {
-		ret = put_node(&sb, z->nsec3[i], false, f);
+		ret = put_node(&sb, zone_nsec3_node(z, i), false, f);
 	}
 	if (ret == ZONE_OK) {
 		ret = flush(&sb, f);

@@ -52,8 +52,8 @@ static int zones_equal(const zone_t *a, const zone_t *b)
 		return 0;
 	}
 	for (size_t i = 0; i < a->count; i++) {
-		if (a->entries[i].flags != b->entries[i].flags ||
-		    !slots_equal(a->entries[i].node, b->entries[i].node)) {
+		if (zone_entry(a, i)->flags != zone_entry(b, i)->flags ||
+		    !slots_equal(zone_entry(a, i)->node, zone_entry(b, i)->node)) {
 			return 0;
 		}
 	}

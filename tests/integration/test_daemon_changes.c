@@ -668,7 +668,7 @@ static void bad_changes(void)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s SIGNERD SIGNER\n", argv[0]);
+		fprintf(stderr, "usage: %s SIGNERD SIGNER [nsec3]\n", argv[0]);
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -688,7 +688,9 @@ int main(int argc, char **argv)
 		die("connect");
 	}
 	dclient_result_t r;
-	if (dclient_zone_add(cl, ZONE, "ksk", "zsk", false, &r) != 0) {
+	bool nsec3 = argc > 3 && strcmp(argv[3], "nsec3") == 0;
+	printf("test_daemon_changes: %s chain\n", nsec3 ? "NSEC3" : "NSEC");
+	if (dclient_zone_add(cl, ZONE, "ksk", "zsk", nsec3, &r) != 0) {
 		die("zone add: %s", dclient_error(cl));
 	}
 	if (r.status != S_OK) {
@@ -812,6 +814,14 @@ int main(int argc, char **argv)
 	       "(%.1f ms a batch)\n",
 	       made, batch, kinds[0], kinds[1], kinds[2], kinds[3], kinds[4], kinds[5], kinds[6],
 	       kinds[7], tchanges / 1000, tchanges / batch);
+	/* Batches that refresh nothing are signed by the incremental pass. */
+	unsigned inc = daemon_env_log_count(&env, ", incremental,");
+	unsigned whole = daemon_env_log_count(&env, ", whole pass,");
+	printf("== passes: %u incremental, %u whole\n", inc, whole);
+	/* Whole passes: the first push, and merged runs touching more than a
+	 * sixteenth of the names. */
+	CHECK(inc > 0 && inc >= 4 * whole, "only %u of %u passes were incremental", inc,
+	      inc + whole);
 	daemon_env_buf_free(&rem);
 	daemon_env_buf_free(&add);
 

@@ -33,7 +33,7 @@ static const zone_rrset_t *nsec_at(const zone_t *z, const uint8_t *name)
 {
 	size_t i = 0;
 	CU_ASSERT_TRUE_FATAL(zone_find(z, name, &i));
-	const zone_slot_t *s = zone_node_find(z->entries[i].node, ZONE_TYPE_NSEC);
+	const zone_slot_t *s = zone_node_find(zone_entry(z, i)->node, ZONE_TYPE_NSEC);
 	return s != NULL ? s->data : NULL;
 }
 
@@ -56,7 +56,7 @@ static size_t count_nsec(const zone_t *z)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < z->count; i++) {
-		n += zone_node_find(z->entries[i].node, ZONE_TYPE_NSEC) != NULL;
+		n += zone_node_find(zone_entry(z, i)->node, ZONE_TYPE_NSEC) != NULL;
 	}
 	return n;
 }
@@ -361,19 +361,19 @@ static void test_nsec_build_leaves_its_input_unchanged(void)
 	zone_node_t **before = malloc(count * sizeof(*before));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(before);
 	for (size_t i = 0; i < count; i++) {
-		before[i] = z->entries[i].node;
+		before[i] = zone_entry(z, i)->node;
 	}
 	zone_t *out = build(z);
 	CU_ASSERT_EQUAL(z->count, count);
 	for (size_t i = 0; i < count; i++) {
-		CU_ASSERT_PTR_EQUAL(z->entries[i].node, before[i]);
+		CU_ASSERT_PTR_EQUAL(zone_entry(z, i)->node, before[i]);
 	}
 	CU_ASSERT_EQUAL(count_nsec(z), 0);
 	/* Names outside the chain are shared with the input. */
 	size_t a = 0, b = 0;
 	CU_ASSERT_TRUE(zone_find(z, nsec_testzone_wire("ns.ins.t.test."), &a));
 	CU_ASSERT_TRUE(zone_find(out, nsec_testzone_wire("ns.ins.t.test."), &b));
-	CU_ASSERT_PTR_EQUAL(z->entries[a].node, out->entries[b].node);
+	CU_ASSERT_PTR_EQUAL(zone_entry(z, a)->node, zone_entry(out, b)->node);
 	CU_ASSERT_EQUAL(out->count, count);
 	free(before);
 	zone_free(out);
@@ -403,37 +403,38 @@ static void test_nsec_rebuild_keeps_unchanged_nsec_and_their_rrsigs(void)
 	 * every node is shared, that RRSIG included. */
 	size_t i = 0;
 	CU_ASSERT_TRUE_FATAL(zone_find(first, nsec_testzone_wire("h.t.test."), &i));
-	zone_node_t *signed_h = with_sigs(first->entries[i].node, ZONE_TYPE_NSEC);
+	zone_node_t *signed_h = with_sigs(zone_entry(first, i)->node, ZONE_TYPE_NSEC);
 	zone_t *signed_zone = NULL;
 	CU_ASSERT_EQUAL_FATAL(zone_replace(first, &signed_h, 1, &signed_zone, NULL), ZONE_OK);
 	zone_t *second = build(signed_zone);
 	CU_ASSERT_EQUAL(second->count, signed_zone->count);
 	for (size_t k = 0; k < second->count && k < signed_zone->count; k++) {
 		/* (empty non-terminals are made anew by every version) */
-		if (!(second->entries[k].flags & ZONE_NAME_ENT)) {
-			CU_ASSERT_PTR_EQUAL(second->entries[k].node, signed_zone->entries[k].node);
+		if (!(zone_entry(second, k)->flags & ZONE_NAME_ENT)) {
+			CU_ASSERT_PTR_EQUAL(zone_entry(second, k)->node,
+			                    zone_entry(signed_zone, k)->node);
 		}
 	}
 	CU_ASSERT_TRUE_FATAL(zone_find(second, nsec_testzone_wire("h.t.test."), &i));
-	CU_ASSERT_PTR_NOT_NULL(zone_node_find(second->entries[i].node, ZONE_TYPE_NSEC)->sigs);
+	CU_ASSERT_PTR_NOT_NULL(zone_node_find(zone_entry(second, i)->node, ZONE_TYPE_NSEC)->sigs);
 
 	/* A new name changes only its own NSEC and its predecessor's. */
 	static const char *added = "$ORIGIN t.test.\nhh A 192.0.2.7\n";
 	zone_t *extra = nsec_testzone_text(added, "t.test.");
 	size_t at = 0;
 	CU_ASSERT_TRUE_FATAL(zone_find(extra, nsec_testzone_wire("hh.t.test."), &at));
-	zone_node_t *hh = zone_node_ref(extra->entries[at].node);
+	zone_node_t *hh = zone_node_ref(zone_entry(extra, at)->node);
 	zone_t *grown = NULL;
 	CU_ASSERT_EQUAL_FATAL(zone_replace(second, &hh, 1, &grown, NULL), ZONE_OK);
 	zone_t *third = build(grown);
 	size_t changed = 0;
 	for (size_t k = 0; k < third->count; k++) {
 		size_t j = 0;
-		if (third->entries[k].flags & ZONE_NAME_ENT) {
+		if (zone_entry(third, k)->flags & ZONE_NAME_ENT) {
 			continue;
 		}
-		if (!zone_find(second, third->entries[k].node->owner, &j) ||
-		    second->entries[j].node != third->entries[k].node) {
+		if (!zone_find(second, zone_entry(third, k)->node->owner, &j) ||
+		    zone_entry(second, j)->node != zone_entry(third, k)->node) {
 			changed++;
 		}
 	}
@@ -444,7 +445,7 @@ static void test_nsec_rebuild_keeps_unchanged_nsec_and_their_rrsigs(void)
 	CU_ASSERT_TRUE(dname_equal(next, nsec_testzone_wire("hh.t.test.")));
 	/* h's NSEC changed: its stale RRSIG went with it. */
 	CU_ASSERT_TRUE_FATAL(zone_find(third, nsec_testzone_wire("h.t.test."), &i));
-	CU_ASSERT_PTR_NULL(zone_node_find(third->entries[i].node, ZONE_TYPE_NSEC)->sigs);
+	CU_ASSERT_PTR_NULL(zone_node_find(zone_entry(third, i)->node, ZONE_TYPE_NSEC)->sigs);
 	nsec_rdata(nsec_at(third, nsec_testzone_wire("hh.t.test.")), &next, &bitmap, &blen);
 	CU_ASSERT_TRUE(dname_equal(next, nsec_testzone_wire("ins.t.test.")));
 	CU_ASSERT_STRING_EQUAL(nsec_testzone_types(bitmap, blen), "A RRSIG NSEC");
@@ -492,7 +493,7 @@ static void test_nsec_rebuild_removes_stale_nsec_nsec3_and_nsec3param(void)
 	CU_ASSERT_TRUE_FATAL(zone_find(z, nsec_testzone_wire("t.test."), &i));
 	zone_node_t *changed[] = {
 	        /* NSEC3PARAM and an NSEC3 at the apex, a wrong NSEC at ns1. */
-	        plus(plus(zone_node_ref(z->entries[i].node), ZONE_TYPE_NSEC3PARAM, param, 5),
+	        plus(plus(zone_node_ref(zone_entry(z, i)->node), ZONE_TYPE_NSEC3PARAM, param, 5),
 	             ZONE_TYPE_NSEC3, param, 5),
 	        NULL,
 	        /* NSEC at glue, and at a name with nothing else. */
@@ -500,9 +501,11 @@ static void test_nsec_rebuild_removes_stale_nsec_nsec3_and_nsec3param(void)
 	        one_rrset("only-nsec.t.test.", ZONE_TYPE_NSEC, stale, sizeof(stale)),
 	};
 	CU_ASSERT_TRUE_FATAL(zone_find(z, nsec_testzone_wire("ns1.t.test."), &i));
-	changed[1] = plus(zone_node_ref(z->entries[i].node), ZONE_TYPE_NSEC, stale, sizeof(stale));
+	changed[1] =
+	        plus(zone_node_ref(zone_entry(z, i)->node), ZONE_TYPE_NSEC, stale, sizeof(stale));
 	CU_ASSERT_TRUE_FATAL(zone_find(z, nsec_testzone_wire("ns.ins.t.test."), &i));
-	changed[2] = plus(zone_node_ref(z->entries[i].node), ZONE_TYPE_NSEC, stale, sizeof(stale));
+	changed[2] =
+	        plus(zone_node_ref(zone_entry(z, i)->node), ZONE_TYPE_NSEC, stale, sizeof(stale));
 	zone_t *dirty = NULL;
 	CU_ASSERT_EQUAL_FATAL(zone_replace(z, changed, 4, &dirty, NULL), ZONE_OK);
 	/* An NSEC3 chain of the old version is not carried over either. */
@@ -548,7 +551,7 @@ static void test_nsec_types_follow_the_name_kind(void)
 	for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
 		size_t i = 0;
 		CU_ASSERT_TRUE_FATAL(zone_find(z, nsec_testzone_wire(want[k].name), &i));
-		const zone_entry_t *e = &z->entries[i];
+		const zone_entry_t *e = zone_entry(z, i);
 		CU_ASSERT_EQUAL(nsec_in_chain(e), want[k].in_chain);
 		if (want[k].nsec == NULL) {
 			continue;
@@ -569,7 +572,8 @@ static void test_nsec_types_follow_the_name_kind(void)
 	size_t i = 0, n = 77;
 	uint16_t types[4];
 	CU_ASSERT_TRUE_FATAL(zone_find(z, nsec_testzone_wire("t.test."), &i));
-	CU_ASSERT_EQUAL(nsec_types(&z->entries[i], NSEC_KIND_NSEC, types, 4, &n), NSEC_ERR_BUFFER);
+	CU_ASSERT_EQUAL(nsec_types(zone_entry(z, i), NSEC_KIND_NSEC, types, 4, &n),
+	                NSEC_ERR_BUFFER);
 	CU_ASSERT_EQUAL(n, 77);
 	zone_free(z);
 }

@@ -81,8 +81,8 @@ static nsec3_rd_t parse(const zone_node_t *node)
 static const zone_node_t *nsec3_node(const zone_t *z, const uint8_t *name)
 {
 	for (size_t i = 0; i < z->nsec3_count; i++) {
-		if (dname_equal(z->nsec3[i]->owner, name)) {
-			return z->nsec3[i];
+		if (dname_equal(zone_nsec3_node(z, i)->owner, name)) {
+			return zone_nsec3_node(z, i);
 		}
 	}
 	return NULL;
@@ -94,14 +94,15 @@ static void check_closed(const zone_t *z, const nsec3_params_t *p)
 {
 	CU_ASSERT_FATAL(z->nsec3_count > 0);
 	for (size_t i = 0; i < z->nsec3_count; i++) {
-		const zone_node_t *node = z->nsec3[i];
-		const zone_node_t *next = z->nsec3[(i + 1) % z->nsec3_count];
+		const zone_node_t *node = zone_nsec3_node(z, i);
+		const zone_node_t *next = zone_nsec3_node(z, (i + 1) % z->nsec3_count);
 		nsec3_rd_t r = parse(node);
 		uint8_t hash[NSEC3_HASH_LEN];
 		CU_ASSERT_TRUE(nsec3_owner_hash(next->owner, hash));
 		CU_ASSERT_EQUAL(memcmp(r.next, hash, NSEC3_HASH_LEN), 0);
 		CU_ASSERT_TRUE(dname_equal(dname_parent(node->owner), z->apex));
-		CU_ASSERT(i == 0 || dname_canonical_cmp(z->nsec3[i - 1]->owner, node->owner) < 0);
+		CU_ASSERT(i == 0 ||
+		          dname_canonical_cmp(zone_nsec3_node(z, i - 1)->owner, node->owner) < 0);
 		CU_ASSERT_EQUAL(r.alg, NSEC3_ALG_SHA1);
 		CU_ASSERT_EQUAL(r.flags, p->opt_out ? NSEC3_FLAG_OPT_OUT : 0);
 		CU_ASSERT_EQUAL(r.iterations, p->iterations);
@@ -307,18 +308,18 @@ static void test_nsec3_chain_of_rfc4035_unsigned_zone_matches_bind_for_shared_na
 	for (size_t i = 0; i < out->nsec3_count; i++) {
 		const nsec_testzone_rr_t *want = NULL;
 		for (size_t k = 0; k < bind.n; k++) {
-			if (dname_equal(bind.v[k]->owner, out->nsec3[i]->owner)) {
+			if (dname_equal(bind.v[k]->owner, zone_nsec3_node(out, i)->owner)) {
 				want = bind.v[k];
 			}
 		}
 		CU_ASSERT_PTR_NOT_NULL_FATAL(want);
-		nsec3_rd_t r = parse(out->nsec3[i]);
+		nsec3_rd_t r = parse(zone_nsec3_node(out, i));
 		size_t head = 6u + r.salt_len + NSEC3_HASH_LEN;
 		char ours[256], theirs[256];
 		snprintf(ours, sizeof(ours), "%s", nsec_testzone_types(r.bitmap, r.blen));
 		snprintf(theirs, sizeof(theirs), "%s",
 		         nsec_testzone_types(want->data + head, want->len - head));
-		if (dname_equal(out->nsec3[i]->owner,
+		if (dname_equal(zone_nsec3_node(out, i)->owner,
 		                nsec_testzone_wire("q0tt0cnbos6ecvmbdbacq2jbfi6u53g5.example."))) {
 			CU_ASSERT_STRING_EQUAL(ours, "NS SOA MX RRSIG NSEC3PARAM");
 			CU_ASSERT_STRING_EQUAL(theirs, "NS SOA MX RRSIG DNSKEY NSEC3PARAM");
@@ -344,9 +345,9 @@ static void check_table(const zone_t *out, const expect3_t *want, size_t n)
 	for (size_t k = 0; k < n && k < out->nsec3_count; k++) {
 		char owner[NSEC3_LABEL_LEN + 1];
 		uint8_t hash[NSEC3_HASH_LEN];
-		CU_ASSERT_TRUE_FATAL(nsec3_owner_hash(out->nsec3[k]->owner, hash));
+		CU_ASSERT_TRUE_FATAL(nsec3_owner_hash(zone_nsec3_node(out, k)->owner, hash));
 		nsec3_base32hex(hash, owner);
-		nsec3_rd_t r = parse(out->nsec3[k]);
+		nsec3_rd_t r = parse(zone_nsec3_node(out, k));
 		char next[NSEC3_LABEL_LEN + 1];
 		nsec3_base32hex(r.next, next);
 		const char *types = nsec_testzone_types(r.bitmap, r.blen);
@@ -356,7 +357,7 @@ static void check_table(const zone_t *out, const expect3_t *want, size_t n)
 			        types, want[k].hash, want[k].next, want[k].types);
 			CU_FAIL("NSEC3 record");
 		}
-		CU_ASSERT_EQUAL(out->nsec3[k]->slots[0].data->ttl, 300);
+		CU_ASSERT_EQUAL(zone_nsec3_node(out, k)->slots[0].data->ttl, 300);
 	}
 }
 
@@ -575,23 +576,23 @@ static void test_nsec3_rebuild_shares_unchanged_records_and_drops_nsec(void)
 	nsec3_params_t p = params(0, "", false);
 	zone_t *first = build(with_nsec, &p);
 	for (size_t i = 0; i < first->count; i++) {
-		CU_ASSERT_PTR_NULL(zone_node_find(first->entries[i].node, ZONE_TYPE_NSEC));
+		CU_ASSERT_PTR_NULL(zone_node_find(zone_entry(first, i)->node, ZONE_TYPE_NSEC));
 	}
 	/* Same parameters again: the apex and every NSEC3 node are shared. */
 	zone_t *second = build(first, &p);
-	CU_ASSERT_PTR_EQUAL(second->entries[0].node, first->entries[0].node);
+	CU_ASSERT_PTR_EQUAL(zone_entry(second, 0)->node, zone_entry(first, 0)->node);
 	CU_ASSERT_EQUAL_FATAL(second->nsec3_count, first->nsec3_count);
 	for (size_t i = 0; i < second->nsec3_count; i++) {
-		CU_ASSERT_PTR_EQUAL(second->nsec3[i], first->nsec3[i]);
+		CU_ASSERT_PTR_EQUAL(zone_nsec3_node(second, i), zone_nsec3_node(first, i));
 	}
 	/* A salt changes every record and the NSEC3PARAM. */
 	nsec3_params_t salted = params(0, "ab", false);
 	zone_t *third = build(second, &salted);
-	CU_ASSERT_PTR_NOT_EQUAL(third->entries[0].node, second->entries[0].node);
+	CU_ASSERT_PTR_NOT_EQUAL(zone_entry(third, 0)->node, zone_entry(second, 0)->node);
 	check_nsec3param(third, &salted);
 	check_closed(third, &salted);
 	for (size_t i = 0; i < third->nsec3_count; i++) {
-		CU_ASSERT_PTR_NULL(nsec3_node(second, third->nsec3[i]->owner));
+		CU_ASSERT_PTR_NULL(nsec3_node(second, zone_nsec3_node(third, i)->owner));
 	}
 	/* And back to NSEC: no NSEC3PARAM, no NSEC3 nodes. */
 	zone_t *back = NULL;
@@ -630,7 +631,7 @@ static void test_nsec3_chain_of_100k_delegations(void)
 		CU_ASSERT_EQUAL_FATAL(zone_node_new(owner, slots, i % 3 == 0 ? 2 : 1, &nodes[i]),
 		                      ZONE_OK);
 	}
-	nodes[n] = zone_node_ref(seed->entries[0].node);
+	nodes[n] = zone_node_ref(zone_entry(seed, 0)->node);
 	zone_t *z = NULL;
 	CU_ASSERT_EQUAL_FATAL(zone_new(seed->apex, nodes, n + 1, &z, NULL), ZONE_OK);
 	nsec3_params_t p = params(0, "", false);

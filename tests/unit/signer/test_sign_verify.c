@@ -282,24 +282,24 @@ static zone_t *add_nsec(zone_t *z)
 	zone_node_t *changed[32];
 	size_t n = 0, first = SIZE_MAX;
 	for (size_t i = 0; i < z->count; i++) {
-		if (!in_chain(&z->entries[i])) {
+		if (!in_chain(zone_entry(z, i))) {
 			continue;
 		}
 		first = first == SIZE_MAX ? i : first;
 		size_t next = i + 1;
-		while (next < z->count && !in_chain(&z->entries[next])) {
+		while (next < z->count && !in_chain(zone_entry(z, next))) {
 			next++;
 		}
-		const uint8_t *nn = z->entries[next < z->count ? next : first].node->owner;
+		const uint8_t *nn = zone_entry(z, next < z->count ? next : first)->node->owner;
 		uint8_t rd[600];
 		uint16_t types[16];
-		size_t len = dname_length(nn), nt = types_of(&z->entries[i], false, types);
+		size_t len = dname_length(nn), nt = types_of(zone_entry(z, i), false, types);
 		memcpy(rd, nn, len);
 		len += bitmap(types, nt, rd + len);
 		zone_rdata_t r = {rd, (uint16_t)len};
 		zone_rrset_t *nsec = rrset_of(ZONE_TYPE_NSEC, SOA_MIN, &r, 1);
-		if (zone_node_with(z->entries[i].node, (zone_slot_t){nsec, NULL}, &changed[n++]) !=
-		    ZONE_OK) {
+		if (zone_node_with(zone_entry(z, i)->node, (zone_slot_t){nsec, NULL},
+		                   &changed[n++]) != ZONE_OK) {
 			abort();
 		}
 		zone_rrset_unref(nsec);
@@ -350,7 +350,7 @@ static void b32(const uint8_t h[20], char out[33])
 /* Whether entry i belongs in an NSEC3 chain (RFC 5155 7.1). */
 static bool nsec3_in(const zone_t *z, size_t i, bool opt_out)
 {
-	const zone_entry_t *e = &z->entries[i];
+	const zone_entry_t *e = zone_entry(z, i);
 	if (e->flags & ZONE_NAME_OCCLUDED) {
 		return false;
 	}
@@ -359,10 +359,10 @@ static bool nsec3_in(const zone_t *z, size_t i, bool opt_out)
 		return !(opt_out && insecure);
 	}
 	for (size_t j = i + 1; j < z->count; j++) {
-		if (!dname_is_subdomain(z->entries[j].node->owner, e->node->owner)) {
+		if (!dname_is_subdomain(zone_entry(z, j)->node->owner, e->node->owner)) {
 			break;
 		}
-		if (!(z->entries[j].flags & ZONE_NAME_ENT) && nsec3_in(z, j, opt_out)) {
+		if (!(zone_entry(z, j)->flags & ZONE_NAME_ENT) && nsec3_in(z, j, opt_out)) {
 			return true;
 		}
 	}
@@ -423,7 +423,8 @@ static zone_t *add_nsec3(zone_t *z, const n3par_t *p, const char *skip)
 	zone_rrset_t *param = rrset_of(ZONE_TYPE_NSEC3PARAM, 0, &r, 1);
 	zone_node_t *apex_node = NULL;
 	zone_t *out = NULL;
-	if (zone_node_with(z->entries[0].node, (zone_slot_t){param, NULL}, &apex_node) != ZONE_OK ||
+	if (zone_node_with(zone_entry(z, 0)->node, (zone_slot_t){param, NULL}, &apex_node) !=
+	            ZONE_OK ||
 	    zone_replace(z, &apex_node, 1, &out, NULL) != ZONE_OK) {
 		abort();
 	}
@@ -434,15 +435,15 @@ static zone_t *add_nsec3(zone_t *z, const n3par_t *p, const char *skip)
 	size_t n = 0;
 	for (size_t i = 0; i < z->count; i++) {
 		if (nsec3_in(z, i, p->opt_out) &&
-		    (skip == NULL || !dname_equal(z->entries[i].node->owner, name(skip)))) {
-			sha1_hash(p, z->entries[i].node->owner, h[n].hash);
+		    (skip == NULL || !dname_equal(zone_entry(z, i)->node->owner, name(skip)))) {
+			sha1_hash(p, zone_entry(z, i)->node->owner, h[n].hash);
 			h[n++].entry = i;
 		}
 	}
 	qsort(h, n, sizeof(h[0]), hashed_cmp);
 	zone_node_t *nodes[32];
 	for (size_t i = 0; i < n; i++) {
-		nodes[i] = nsec3_node(p, &h[i], h[(i + 1) % n].hash, &z->entries[h[i].entry]);
+		nodes[i] = nsec3_node(p, &h[i], h[(i + 1) % n].hash, zone_entry(z, h[i].entry));
 	}
 	if (zone_set_nsec3(z, nodes, n) != ZONE_OK) {
 		abort();
@@ -518,12 +519,12 @@ static zone_t *sign_zone(zone_t *z)
 	zone_node_t *changed[32], *n3[32];
 	size_t n = 0;
 	for (size_t i = 0; i < z->count; i++) {
-		if (z->entries[i].node->nslots > 0) {
-			changed[n++] = signed_node(z->entries[i].node, &z->entries[i]);
+		if (zone_entry(z, i)->node->nslots > 0) {
+			changed[n++] = signed_node(zone_entry(z, i)->node, zone_entry(z, i));
 		}
 	}
 	for (size_t i = 0; i < z->nsec3_count; i++) {
-		n3[i] = signed_node(z->nsec3[i], NULL);
+		n3[i] = signed_node(zone_nsec3_node(z, i), NULL);
 	}
 	zone_t *out = NULL;
 	if (zone_replace(z, changed, n, &out, NULL) != ZONE_OK ||
@@ -558,7 +559,7 @@ static const zone_node_t *node_at(const zone_t *z, const char *owner)
 	if (!zone_find(z, name(owner), &i)) {
 		abort();
 	}
-	return z->entries[i].node;
+	return zone_entry(z, i)->node;
 }
 
 /* z with node put in (a new version); z freed; NSEC3 nodes carried over. */
@@ -567,7 +568,7 @@ static zone_t *with_node(zone_t *z, zone_node_t *node)
 	zone_t *out = NULL;
 	zone_node_t *n3[32];
 	for (size_t i = 0; i < z->nsec3_count; i++) {
-		n3[i] = zone_node_ref(z->nsec3[i]);
+		n3[i] = zone_node_ref(zone_nsec3_node(z, i));
 	}
 	if (zone_replace(z, &node, 1, &out, NULL) != ZONE_OK ||
 	    zone_set_nsec3(out, n3, z->nsec3_count) != ZONE_OK) {
@@ -577,10 +578,10 @@ static zone_t *with_node(zone_t *z, zone_node_t *node)
 	return out;
 }
 
-/* z with the slot of type at owner replaced by {data, sigs} (references
- * taken here; data NULL keeps the current data). */
-static zone_t *with_slot(zone_t *z, const char *owner, uint16_t type, zone_rrset_t *data,
-                         zone_rrset_t *sigs)
+/* The node at owner with the slot of type replaced by {data, sigs}
+ * (references taken here; data NULL keeps the current data). */
+static zone_node_t *node_with_slot(const zone_t *z, const char *owner, uint16_t type,
+                                   zone_rrset_t *data, zone_rrset_t *sigs)
 {
 	const zone_node_t *node = node_at(z, owner);
 	const zone_slot_t *old = zone_node_find(node, type);
@@ -589,7 +590,14 @@ static zone_t *with_slot(zone_t *z, const char *owner, uint16_t type, zone_rrset
 	    ZONE_OK) {
 		abort();
 	}
-	return with_node(z, next);
+	return next;
+}
+
+/* z with the slot of type at owner replaced (node_with_slot). */
+static zone_t *with_slot(zone_t *z, const char *owner, uint16_t type, zone_rrset_t *data,
+                         zone_rrset_t *sigs)
+{
+	return with_node(z, node_with_slot(z, owner, type, data, sigs));
 }
 
 static zone_t *without_slot(zone_t *z, const char *owner, uint16_t type)
@@ -930,9 +938,10 @@ static void test_sign_verify_no_dnskey(void)
 	zone_free(z);
 }
 
-/* www's NSEC replaced by one with next name next and the given types. */
-static zone_t *with_nsec(zone_t *z, const char *owner, const char *next, const uint16_t *types,
-                         size_t n)
+/* The node at owner with its NSEC (signed) replaced by one with next name
+ * next and the given types. */
+static zone_node_t *nsec_node(const zone_t *z, const char *owner, const char *next,
+                              const uint16_t *types, size_t n)
 {
 	uint8_t rd[600];
 	size_t len = dname_length(name(next));
@@ -941,10 +950,17 @@ static zone_t *with_nsec(zone_t *z, const char *owner, const char *next, const u
 	zone_rdata_t r = {rd, (uint16_t)len};
 	zone_rrset_t *nsec = rrset_of(ZONE_TYPE_NSEC, SOA_MIN, &r, 1);
 	zone_rrset_t *sigs = sigs_by(zsks, 1, name(owner), nsec, -DAY, 14 * DAY);
-	z = with_slot(z, owner, ZONE_TYPE_NSEC, nsec, sigs);
+	zone_node_t *node = node_with_slot(z, owner, ZONE_TYPE_NSEC, nsec, sigs);
 	zone_rrset_unref(nsec);
 	zone_rrset_unref(sigs);
-	return z;
+	return node;
+}
+
+/* z with owner's NSEC replaced (nsec_node). */
+static zone_t *with_nsec(zone_t *z, const char *owner, const char *next, const uint16_t *types,
+                         size_t n)
+{
+	return with_node(z, nsec_node(z, owner, next, types, n));
 }
 
 static void test_sign_verify_nsec_chain_breaks(void)
@@ -1020,7 +1036,7 @@ static void test_sign_verify_nsec3_chain_breaks(void)
 	zone_node_t *n3[32];
 	size_t n = z->nsec3_count;
 	for (size_t i = 0; i + 1 < n; i++) {
-		n3[i] = zone_node_ref(z->nsec3[i + 1]);
+		n3[i] = zone_node_ref(zone_nsec3_node(z, i + 1));
 	}
 	CU_ASSERT_EQUAL_FATAL(zone_set_nsec3(z, n3, n - 1), ZONE_OK);
 	CU_ASSERT_EQUAL(verify(z, ALL_CHECKS, &log, &c), SIGN_ERR_VERIFY);
@@ -1108,7 +1124,7 @@ static void test_sign_verify_nsec3_rrsets_need_rrsigs(void)
 	zone_node_t *n3[32];
 	size_t n = z->nsec3_count;
 	for (size_t i = 0; i < n; i++) {
-		n3[i] = zone_node_ref(z->nsec3[i]);
+		n3[i] = zone_node_ref(zone_nsec3_node(z, i));
 	}
 	zone_rrset_t *data = zone_rrset_ref(n3[2]->slots[0].data);
 	zone_node_t *bare = NULL;
@@ -1181,7 +1197,7 @@ static void test_sign_verify_nsec3_hashes_match_rfc5155(void)
 	zone_node_t *apex_node = NULL;
 	zone_t *z2 = NULL;
 	CU_ASSERT_EQUAL_FATAL(
-	        zone_node_with(z->entries[0].node, (zone_slot_t){param, NULL}, &apex_node),
+	        zone_node_with(zone_entry(z, 0)->node, (zone_slot_t){param, NULL}, &apex_node),
 	        ZONE_OK);
 	CU_ASSERT_EQUAL_FATAL(zone_replace(z, &apex_node, 1, &z2, NULL), ZONE_OK);
 	zone_rrset_unref(param);
@@ -1298,10 +1314,10 @@ static void test_sign_verify_items_split_across_threads(void)
 	sign_verify_item_t items[128];
 	size_t n = 0;
 	for (size_t i = 0; i < z->count; i++) {
-		n = items_of(z->entries[i].node, items, n);
+		n = items_of(zone_entry(z, i)->node, items, n);
 	}
 	for (size_t i = 0; i < z->nsec3_count; i++) {
-		n = items_of(z->nsec3[i], items, n);
+		n = items_of(zone_nsec3_node(z, i), items, n);
 	}
 	CU_ASSERT_FATAL(n > 20);
 	/* One forged signature among them. */
@@ -1338,6 +1354,431 @@ static void test_sign_verify_items_split_across_threads(void)
 	zone_free(z);
 }
 
+/* ---- local checks (incremental pass) ---- */
+
+/* z with node put in by zone_update() (z freed); the names it reports go to
+ * dirty (may be NULL). */
+static zone_t *updated(zone_t *z, zone_node_t *node, zone_names_t *dirty)
+{
+	zone_t *out = NULL;
+	if (zone_update(z, &node, 1, NULL, 0, &out, NULL, dirty) != ZONE_OK) {
+		abort();
+	}
+	zone_free(z);
+	return out;
+}
+
+/* z with the NSEC3 node put in by zone_update() (z freed). */
+static zone_t *updated_nsec3(zone_t *z, zone_node_t *node)
+{
+	zone_t *out = NULL;
+	if (zone_update(z, NULL, 0, &node, 1, &out, NULL, NULL) != ZONE_OK) {
+		abort();
+	}
+	zone_free(z);
+	return out;
+}
+
+/* A new node at owner with one RR of type, signed if sign. */
+static zone_node_t *fresh_node(const char *owner, uint16_t type, const char *text, bool sign)
+{
+	rec_t rec = {owner, type, text};
+	uint8_t buf[300];
+	zone_rdata_t rd = {buf, (uint16_t)rdata(&rec, buf)};
+	zone_rrset_t *set = rrset_of(type, TTL, &rd, 1);
+	zone_node_t *node = NULL;
+	if (zone_node_new(name(owner), &(zone_slot_t){set, NULL}, 1, &node) != ZONE_OK) {
+		abort();
+	}
+	zone_rrset_unref(set);
+	if (sign) {
+		zone_node_t *s = signed_node(node, NULL);
+		zone_node_unref(node);
+		node = s;
+	}
+	return node;
+}
+
+/* A node with no slots: zone_update() removes the name. */
+static zone_node_t *gone_node(const char *owner)
+{
+	zone_node_t *node = NULL;
+	if (zone_node_new(name(owner), NULL, 0, &node) != ZONE_OK) {
+		abort();
+	}
+	return node;
+}
+
+/* Adds the names in owners (NULL-terminated) to l. */
+static void add_names(zone_names_t *l, const char *const *owners)
+{
+	for (size_t i = 0; owners[i] != NULL; i++) {
+		CU_ASSERT_EQUAL_FATAL(zone_names_add(l, name(owners[i])), ZONE_OK);
+	}
+}
+
+enum { LOCAL_COVERAGE = 0x1, LOCAL_CHAIN = 0x2, LOCAL_BOTH = 0x3 };
+
+/* Runs the local checks in what (LOCAL_*) over names and the NSEC3 owners
+ * n3 (may be NULL); SIGN_ERR_VERIFY if either failed. */
+static int verify_local(const zone_t *z, unsigned what, const zone_names_t *names,
+                        const zone_names_t *n3, log_t *log, sign_verify_counts_t *c)
+{
+	memset(log, 0, sizeof(*log));
+	memset(c, 0, sizeof(*c));
+	sign_verify_config_t cfg = {NOW, REFRESH, 0, collect, log};
+	sign_verify_t *v = NULL;
+	if (sign_verify_new(z, &cfg, &v) != SIGN_OK) {
+		return -9998;
+	}
+	int result = SIGN_OK, ret = SIGN_OK;
+	if (what & LOCAL_COVERAGE) {
+		ret = sign_verify_coverage_names(v, names, n3, c);
+		result = ret != SIGN_OK ? ret : result;
+	}
+	if (what & LOCAL_CHAIN) {
+		ret = sign_verify_chain_names(v, names, c);
+		result = ret != SIGN_OK && result == SIGN_OK ? ret : result;
+	}
+	sign_verify_free(v);
+	return log->n != c->failures ? -9999 : result;
+}
+
+/* verify_local over the names in owners (NULL-terminated). */
+static int verify_at(const zone_t *z, unsigned what, const char *const *owners, log_t *log,
+                     sign_verify_counts_t *c)
+{
+	zone_names_t l = {0};
+	add_names(&l, owners);
+	int ret = verify_local(z, what, &l, NULL, log, c);
+	zone_names_deinit(&l);
+	return ret;
+}
+
+/* Every NSEC3 owner of z. */
+static void nsec3_owners(const zone_t *z, zone_names_t *l)
+{
+	for (size_t i = 0; i < z->nsec3_count; i++) {
+		CU_ASSERT_EQUAL_FATAL(zone_names_add(l, zone_nsec3_node(z, i)->owner), ZONE_OK);
+	}
+}
+
+/* The index of the NSEC3 node of owner's hash in z, and its label. */
+static size_t n3_at(const zone_t *z, const n3par_t *p, const char *owner, char label[33])
+{
+	uint8_t h[20], o[DNAME_MAXLEN];
+	sha1_hash(p, name(owner), h);
+	b32(h, label);
+	o[0] = 32;
+	memcpy(o + 1, label, 32);
+	memcpy(o + 33, apex, dname_length(apex));
+	size_t j = 0;
+	CU_ASSERT_FATAL(zone_find_nsec3(z, o, &j));
+	return j;
+}
+
+/* Names spread over the test zone: present, empty non-terminals, glue,
+ * occluded and absent. */
+static const char *const spread[] = {
+        "@", "c",   "b.c", "a.b.c", "deleg", "ns.deleg", "a.deleg", "insecure", "ns1",
+        "w", "*.w", "www", "x",     "y.x",   "nowhere",  "zz.www",  NULL};
+
+static void expect_local_clean(const zone_t *z)
+{
+	zone_names_t names = {0}, n3 = {0};
+	add_names(&names, spread);
+	nsec3_owners(z, &n3);
+	log_t log;
+	sign_verify_counts_t c;
+	CU_ASSERT_EQUAL(verify_local(z, LOCAL_BOTH, &names, &n3, &log, &c), SIGN_OK);
+	if (log.n > 0) {
+		dump(&log);
+	}
+	CU_ASSERT(c.rrsets > 10);
+	CU_ASSERT(c.names >= 8);
+	/* One name: the work is that name's, not the zone's. */
+	CU_ASSERT_EQUAL(verify_at(z, LOCAL_BOTH, (const char *[]){"www", NULL}, &log, &c), SIGN_OK);
+	CU_ASSERT_EQUAL(c.rrsets, node_at(z, "www")->nslots);
+	CU_ASSERT(c.names >= 1 && c.names <= 2);
+	/* Repeats and an empty list are fine. */
+	CU_ASSERT_EQUAL(
+	        verify_at(z, LOCAL_BOTH, (const char *[]){"www", "www", "ns1", NULL}, &log, &c),
+	        SIGN_OK);
+	CU_ASSERT_EQUAL(verify_local(z, LOCAL_BOTH, NULL, NULL, &log, &c), SIGN_OK);
+	zone_names_deinit(&names);
+	zone_names_deinit(&n3);
+}
+
+static void test_sign_verify_local_checks_pass(void)
+{
+	zone_t *z = nsec_zone();
+	expect_local_clean(z);
+	zone_free(z);
+	const n3par_t *params[] = {&n3_plain, &n3_salted, &n3_optout};
+	for (size_t i = 0; i < 3; i++) {
+		z = nsec3_zone(params[i], NULL);
+		expect_local_clean(z);
+		zone_free(z);
+		z = lib_chain(params[i]);
+		expect_local_clean(z);
+		zone_free(z);
+	}
+	z = lib_chain(NULL);
+	expect_local_clean(z);
+	zone_free(z);
+}
+
+static const char *const far[] = {"a.b.c", "deleg", NULL};
+
+static void test_sign_verify_local_nsec_breaks(void)
+{
+	static const uint16_t a_types[] = {ZONE_TYPE_A, ZONE_TYPE_RRSIG, ZONE_TYPE_NSEC};
+	log_t log;
+	sign_verify_counts_t c;
+	zone_names_t dirty = {0};
+
+	/* www's next name wrong (the apex: y.x skipped). */
+	zone_t *z = nsec_zone();
+	z = updated(z, nsec_node(z, "www", "@", a_types, 3), &dirty);
+	CU_ASSERT_EQUAL(verify_local(z, LOCAL_BOTH, &dirty, NULL, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC_NEXT, "www", ZONE_TYPE_NSEC, 0));
+	CU_ASSERT_EQUAL(verify(z, ALL_CHECKS, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC_NEXT, "www", ZONE_TYPE_NSEC, 0));
+	CU_ASSERT_EQUAL(verify_at(z, LOCAL_BOTH, far, &log, &c), SIGN_OK);
+	/* y.x's check reaches back to www, its chain predecessor. */
+	CU_ASSERT_EQUAL(verify_at(z, LOCAL_CHAIN, (const char *[]){"y.x", NULL}, &log, &c),
+	                SIGN_ERR_VERIFY);
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC_NEXT, "www", ZONE_TYPE_NSEC, 0));
+	zone_free(z);
+	zone_names_deinit(&dirty);
+
+	/* A new name with data but no NSEC: its own is missing and insecure,
+	 * before it, still points past it. */
+	z = updated(nsec_zone(), fresh_node("new", ZONE_TYPE_A, "192.0.2.99", true), &dirty);
+	CU_ASSERT_EQUAL(verify_local(z, LOCAL_BOTH, &dirty, NULL, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 2);
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC_MISSING, "new", ZONE_TYPE_NSEC, 0));
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC_NEXT, "insecure", ZONE_TYPE_NSEC, 0));
+	CU_ASSERT_EQUAL(verify(z, ALL_CHECKS, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 2);
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC_MISSING, "new", ZONE_TYPE_NSEC, 0));
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC_NEXT, "insecure", ZONE_TYPE_NSEC, 0));
+	CU_ASSERT_EQUAL(verify_at(z, LOCAL_BOTH, far, &log, &c), SIGN_OK);
+	zone_free(z);
+	zone_names_deinit(&dirty);
+
+	/* An NSEC (signed) put on glue. */
+	z = nsec_zone();
+	z = updated(z, nsec_node(z, "ns.deleg", "insecure", a_types, 3), &dirty);
+	CU_ASSERT_EQUAL(verify_local(z, LOCAL_CHAIN, &dirty, NULL, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC_EXTRA, "ns.deleg", ZONE_TYPE_NSEC, 0));
+	CU_ASSERT_EQUAL(verify_local(z, LOCAL_COVERAGE, &dirty, NULL, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_UNEXPECTED, "ns.deleg", ZONE_TYPE_NSEC, 0));
+	CU_ASSERT_EQUAL(verify(z, SIGN_VERIFY_CHECK_CHAIN, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC_EXTRA, "ns.deleg", ZONE_TYPE_NSEC, 0));
+	CU_ASSERT_EQUAL(verify_at(z, LOCAL_BOTH, (const char *[]){"www", "a.b.c", NULL}, &log, &c),
+	                SIGN_OK);
+	zone_free(z);
+	zone_names_deinit(&dirty);
+
+	/* ns1 removed, the chain left as it was: insecure's NSEC still names
+	 * it. */
+	z = updated(nsec_zone(), gone_node("ns1"), &dirty);
+	CU_ASSERT_EQUAL(verify_local(z, LOCAL_BOTH, &dirty, NULL, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC_NEXT, "insecure", ZONE_TYPE_NSEC, 0));
+	CU_ASSERT_EQUAL(verify(z, ALL_CHECKS, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC_NEXT, "insecure", ZONE_TYPE_NSEC, 0));
+	CU_ASSERT_EQUAL(verify_at(z, LOCAL_BOTH, far, &log, &c), SIGN_OK);
+	zone_free(z);
+	zone_names_deinit(&dirty);
+
+	/* A changed RRset left without its RRSIG. */
+	z = nsec_zone();
+	z = updated(z, node_with_slot(z, "www", ZONE_TYPE_A, NULL, NULL), &dirty);
+	CU_ASSERT_EQUAL(verify_local(z, LOCAL_BOTH, &dirty, NULL, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_MISSING, "www", ZONE_TYPE_A, 0));
+	CU_ASSERT_EQUAL(verify(z, ALL_CHECKS, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_MISSING, "www", ZONE_TYPE_A, 0));
+	CU_ASSERT_EQUAL(verify_at(z, LOCAL_BOTH, (const char *[]){"ns1", "a.b.c", NULL}, &log, &c),
+	                SIGN_OK);
+	zone_free(z);
+	zone_names_deinit(&dirty);
+}
+
+/* A name of spread whose NSEC3 node is neither node j nor the one after it
+ * (so its local check does not read node j's next hash). */
+static const char *far_from(const zone_t *z, const n3par_t *p, size_t j)
+{
+	static const char *const names[] = {"@", "a.b.c", "deleg", "ns1", "*.w", "www", "y.x"};
+	char label[33];
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		size_t k = n3_at(z, p, names[i], label);
+		if (k != j && k != (j + 1) % z->nsec3_count) {
+			return names[i];
+		}
+	}
+	abort();
+}
+
+/* A name of the chain whose NSEC3 node is node k. */
+static const char *name_of_node(const zone_t *z, const n3par_t *p, size_t k)
+{
+	static const char *const names[] = {"@",   "c", "b.c", "a.b.c", "deleg", "insecure",
+	                                    "ns1", "w", "*.w", "www",   "x",     "y.x"};
+	char label[33];
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (n3_at(z, p, names[i], label) == k) {
+			return names[i];
+		}
+	}
+	abort();
+}
+
+/* The label (hash) of NSEC3 node k. */
+static void node_label(const zone_t *z, size_t k, char label[33])
+{
+	memcpy(label, zone_nsec3_node(z, k)->owner + 1, 32);
+	label[32] = '\0';
+}
+
+static void test_sign_verify_local_nsec3_breaks(void)
+{
+	log_t log;
+	sign_verify_counts_t c;
+	zone_names_t dirty = {0};
+	char label[33];
+
+	/* A new name without its NSEC3. */
+	zone_t *z = nsec3_zone(&n3_plain, NULL);
+	z = updated(z, fresh_node("new", ZONE_TYPE_A, "192.0.2.99", true), &dirty);
+	CU_ASSERT_EQUAL(verify_local(z, LOCAL_BOTH, &dirty, NULL, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC3_MISSING, "new", ZONE_TYPE_NSEC3, 0));
+	CU_ASSERT_EQUAL(verify(z, ALL_CHECKS, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC3_MISSING, "new", ZONE_TYPE_NSEC3, 0));
+	CU_ASSERT_EQUAL(verify_at(z, LOCAL_BOTH, far, &log, &c), SIGN_OK);
+	zone_free(z);
+	zone_names_deinit(&dirty);
+
+	/* A new insecure delegation: required without opt-out, not with it. */
+	z = updated(nsec3_zone(&n3_plain, NULL), fresh_node("new", ZONE_TYPE_NS, "ns.x.", false),
+	            &dirty);
+	CU_ASSERT_EQUAL(verify_local(z, LOCAL_BOTH, &dirty, NULL, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC3_MISSING, "new", ZONE_TYPE_NSEC3, 0));
+	zone_free(z);
+	zone_names_deinit(&dirty);
+	z = updated(nsec3_zone(&n3_optout, NULL), fresh_node("new", ZONE_TYPE_NS, "ns.x.", false),
+	            &dirty);
+	CU_ASSERT_EQUAL(verify_local(z, LOCAL_BOTH, &dirty, NULL, &log, &c), SIGN_OK);
+	CU_ASSERT_EQUAL(verify(z, ALL_CHECKS, &log, &c), SIGN_OK);
+	zone_free(z);
+	zone_names_deinit(&dirty);
+
+	/* www's NSEC3 with a wrong next hashed owner (re-signed). */
+	z = nsec3_zone(&n3_plain, NULL);
+	size_t j = n3_at(z, &n3_plain, "www", label);
+	const zone_node_t *old = zone_nsec3_node(z, j);
+	zone_rdata_t rd;
+	size_t pos = 0;
+	CU_ASSERT_FATAL(zone_rrset_next(old->slots[0].data, &pos, &rd));
+	uint8_t buf[600];
+	memcpy(buf, rd.data, rd.len);
+	buf[5 + 1 + 19] ^= 0x01; /* last octet of the next hash (no salt) */
+	rd.data = buf;
+	zone_rrset_t *set = rrset_of(ZONE_TYPE_NSEC3, SOA_MIN, &rd, 1);
+	zone_node_t *bare = NULL, *node = NULL;
+	CU_ASSERT_EQUAL_FATAL(zone_node_new(old->owner, &(zone_slot_t){set, NULL}, 1, &bare),
+	                      ZONE_OK);
+	zone_rrset_unref(set);
+	node = signed_node(bare, NULL);
+	zone_node_unref(bare);
+	z = updated_nsec3(z, node);
+	CU_ASSERT_EQUAL(verify_at(z, LOCAL_BOTH, (const char *[]){"www", NULL}, &log, &c),
+	                SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC3_NEXT, label, ZONE_TYPE_NSEC3, 0));
+	CU_ASSERT_EQUAL(verify(z, ALL_CHECKS, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC3_NEXT, label, ZONE_TYPE_NSEC3, 0));
+	const char *away = far_from(z, &n3_plain, j);
+	CU_ASSERT_EQUAL(verify_at(z, LOCAL_BOTH, (const char *[]){away, NULL}, &log, &c), SIGN_OK);
+	/* The name of the next node finds it as its predecessor. */
+	const char *after = name_of_node(z, &n3_plain, (j + 1) % z->nsec3_count);
+	CU_ASSERT_EQUAL(verify_at(z, LOCAL_CHAIN, (const char *[]){after, NULL}, &log, &c),
+	                SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC3_NEXT, label, ZONE_TYPE_NSEC3, 0));
+	zone_free(z);
+
+	/* A name removed with its NSEC3, the node before left pointing at it. */
+	z = nsec3_zone(&n3_plain, NULL);
+	j = n3_at(z, &n3_plain, "ns1", label);
+	char before[33];
+	node_label(z, (j + z->nsec3_count - 1) % z->nsec3_count, before);
+	zone_node_t *gone = gone_node("ns1"), *gone3 = NULL;
+	CU_ASSERT_EQUAL_FATAL(zone_node_new(name(label), NULL, 0, &gone3), ZONE_OK);
+	zone_t *z2 = NULL;
+	CU_ASSERT_EQUAL_FATAL(zone_update(z, &gone, 1, &gone3, 1, &z2, NULL, &dirty), ZONE_OK);
+	zone_free(z);
+	z = z2;
+	CU_ASSERT_EQUAL(verify_local(z, LOCAL_BOTH, &dirty, NULL, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC3_NEXT, before, ZONE_TYPE_NSEC3, 0));
+	CU_ASSERT_EQUAL(verify(z, ALL_CHECKS, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC3_NEXT, before, ZONE_TYPE_NSEC3, 0));
+	zone_free(z);
+	zone_names_deinit(&dirty);
+
+	/* A removed name leaves its NSEC3 behind. */
+	z = nsec3_zone(&n3_plain, NULL);
+	j = n3_at(z, &n3_plain, "ns1", label);
+	z = updated(z, gone_node("ns1"), &dirty);
+	CU_ASSERT_EQUAL(verify_local(z, LOCAL_BOTH, &dirty, NULL, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC3_EXTRA, label, ZONE_TYPE_NSEC3, 0));
+	CU_ASSERT_EQUAL(verify(z, ALL_CHECKS, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_NSEC3_EXTRA, label, ZONE_TYPE_NSEC3, 0));
+	away = far_from(z, &n3_plain, j);
+	CU_ASSERT_EQUAL(verify_at(z, LOCAL_BOTH, (const char *[]){away, NULL}, &log, &c), SIGN_OK);
+	zone_free(z);
+	zone_names_deinit(&dirty);
+
+	/* An NSEC3 RRset left without its RRSIG: coverage of the NSEC3 owners
+	 * given. */
+	z = nsec3_zone(&n3_plain, NULL);
+	j = n3_at(z, &n3_plain, "www", label);
+	old = zone_nsec3_node(z, j);
+	set = zone_rrset_ref(old->slots[0].data);
+	CU_ASSERT_EQUAL_FATAL(zone_node_new(old->owner, &(zone_slot_t){set, NULL}, 1, &bare),
+	                      ZONE_OK);
+	zone_rrset_unref(set);
+	z = updated_nsec3(z, bare);
+	zone_names_t n3 = {0};
+	CU_ASSERT_EQUAL_FATAL(zone_names_add(&n3, name(label)), ZONE_OK);
+	CU_ASSERT_EQUAL(verify_local(z, LOCAL_COVERAGE, NULL, &n3, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_MISSING, label, ZONE_TYPE_NSEC3, 0));
+	CU_ASSERT_EQUAL(verify(z, SIGN_VERIFY_CHECK_COVERAGE, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_MISSING, label, ZONE_TYPE_NSEC3, 0));
+	CU_ASSERT_EQUAL(verify_at(z, LOCAL_BOTH, (const char *[]){"www", NULL}, &log, &c), SIGN_OK);
+	zone_names_deinit(&n3);
+	zone_free(z);
+}
+
 int main(void)
 {
 	if (dname_from_str("example.", NULL, apex, DNAME_MAXLEN, NULL) != ZONE_OK) {
@@ -1367,6 +1808,9 @@ int main(void)
 	        {"nsec3_hashes_match_rfc5155", test_sign_verify_nsec3_hashes_match_rfc5155},
 	        {"accepts_nsec_library_chains", test_sign_verify_accepts_nsec_library_chains},
 	        {"items_split_across_threads", test_sign_verify_items_split_across_threads},
+	        {"local_checks_pass", test_sign_verify_local_checks_pass},
+	        {"local_nsec_breaks", test_sign_verify_local_nsec_breaks},
+	        {"local_nsec3_breaks", test_sign_verify_local_nsec3_breaks},
 	        {"reason_strings", test_sign_verify_reason_strings},
 	        {NULL, NULL},
 	};

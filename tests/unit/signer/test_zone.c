@@ -64,7 +64,7 @@ static uint16_t flags_of(const zone_t *z, const char *text)
 	if (!zone_find(z, name(text), &i)) {
 		return 0xffff;
 	}
-	return z->entries[i].flags;
+	return zone_entry(z, i)->flags;
 }
 
 static void test_zone_order_ents_and_flags(void)
@@ -76,7 +76,7 @@ static void test_zone_order_ents_and_flags(void)
 	        "w",        "*.w",   "z",          "y.z",          "x.y.z"};
 	CU_ASSERT_EQUAL_FATAL(z->count, sizeof(order) / sizeof(order[0]));
 	for (size_t i = 0; i < z->count; i++) {
-		CU_ASSERT(dname_equal(z->entries[i].node->owner, name(order[i])));
+		CU_ASSERT(dname_equal(zone_entry(z, i)->node->owner, name(order[i])));
 	}
 	CU_ASSERT_EQUAL(flags_of(z, "@"), ZONE_NAME_APEX);
 	CU_ASSERT_EQUAL(flags_of(z, "deleg"), ZONE_NAME_CUT);
@@ -93,12 +93,12 @@ static void test_zone_order_ents_and_flags(void)
 
 	size_t i = 0;
 	CU_ASSERT(zone_find(z, name("deleg"), &i));
-	CU_ASSERT(zone_is_signed(&z->entries[i], ZONE_TYPE_DS));
-	CU_ASSERT(!zone_is_signed(&z->entries[i], ZONE_TYPE_NS));
+	CU_ASSERT(zone_is_signed(zone_entry(z, i), ZONE_TYPE_DS));
+	CU_ASSERT(!zone_is_signed(zone_entry(z, i), ZONE_TYPE_NS));
 	CU_ASSERT(zone_find(z, name("ns.deleg"), &i));
-	CU_ASSERT(!zone_is_signed(&z->entries[i], ZONE_TYPE_A));
+	CU_ASSERT(!zone_is_signed(zone_entry(z, i), ZONE_TYPE_A));
 	CU_ASSERT(zone_find(z, name("@"), &i));
-	CU_ASSERT(zone_is_signed(&z->entries[i], ZONE_TYPE_NS));
+	CU_ASSERT(zone_is_signed(zone_entry(z, i), ZONE_TYPE_NS));
 	CU_ASSERT_PTR_NOT_NULL(zone_apex_rrset(z, ZONE_TYPE_SOA));
 	CU_ASSERT_PTR_NULL(zone_apex_rrset(z, ZONE_TYPE_DNSKEY));
 	zone_free(z);
@@ -132,7 +132,7 @@ static void test_zone_replace_shares_unchanged_nodes(void)
 	zone_t *z = sample();
 	size_t i = 0;
 	CU_ASSERT_FATAL(zone_find(z, name("insecure"), &i));
-	zone_node_t *kept = z->entries[i].node;
+	zone_node_t *kept = zone_entry(z, i)->node;
 	CU_ASSERT_FATAL(zone_find(z, name("x.y.z"), &i));
 	zone_node_t *changed[] = {node("x.y.z", t_ns, 1), node("new.name", t_a, 1),
 	                          node("*.w", NULL, 0)};
@@ -140,7 +140,7 @@ static void test_zone_replace_shares_unchanged_nodes(void)
 	CU_ASSERT_EQUAL_FATAL(zone_replace(z, changed, 3, &z2, NULL), ZONE_OK);
 	/* The unchanged node is shared, not copied. */
 	CU_ASSERT_FATAL(zone_find(z2, name("insecure"), &i));
-	CU_ASSERT_PTR_EQUAL(z2->entries[i].node, kept);
+	CU_ASSERT_PTR_EQUAL(zone_entry(z2, i)->node, kept);
 	CU_ASSERT_EQUAL(atomic_load(&kept->refs), 2);
 	CU_ASSERT_EQUAL(flags_of(z2, "x.y.z"), ZONE_NAME_CUT);
 	CU_ASSERT_EQUAL(flags_of(z2, "name"), ZONE_NAME_ENT);

@@ -155,7 +155,7 @@ static void test_zone_diff_one_change_gives_it_and_the_soa_pair(void)
 	size_t i, k;
 	CU_ASSERT_FATAL(zone_find(a, wire("ns1.example."), &i));
 	CU_ASSERT_FATAL(zone_find(b, wire("ns1.example."), &k));
-	CU_ASSERT_PTR_EQUAL(a->entries[i].node, b->entries[k].node);
+	CU_ASSERT_PTR_EQUAL(zone_entry(a, i)->node, zone_entry(b, k)->node);
 	zone_delta_deinit(&d);
 	zone_delta_deinit(&in);
 	zone_free(a);
@@ -428,7 +428,7 @@ static zone_t *sign(const zone_t *z, uint8_t k)
 	zone_node_t **changed = calloc(z->count + 1, sizeof(*changed));
 	size_t n = 0;
 	for (size_t i = 0; i < z->count; i++) {
-		const zone_node_t *node = z->entries[i].node;
+		const zone_node_t *node = zone_entry(z, i)->node;
 		if (node->nslots == 0) {
 			continue;
 		}
@@ -480,7 +480,7 @@ static void test_zone_diff_and_apply_of_signed_versions(void)
 	CU_ASSERT_EQUAL(d.nremoved, 0);
 	size_t rrsets = 0;
 	for (size_t i = 0; i < u->count; i++) {
-		rrsets += u->entries[i].node->nslots;
+		rrsets += zone_entry(u, i)->node->nslots;
 	}
 	CU_ASSERT_EQUAL(d.nadded, rrsets + 4);
 	zone_t *r = NULL;
@@ -516,9 +516,9 @@ static void test_zone_diff_and_apply_of_signed_versions(void)
 	                      ZONE_OK);
 	size_t i;
 	CU_ASSERT_FATAL(zone_find(r, wire("www.example."), &i));
-	CU_ASSERT_PTR_NULL(zone_node_find(r->entries[i].node, ZONE_TYPE_A)->sigs);
-	CU_ASSERT_PTR_NOT_NULL(zone_node_find(r->entries[i].node, ZONE_TYPE_AAAA)->sigs);
-	CU_ASSERT_EQUAL(zone_node_find(r->entries[i].node, ZONE_TYPE_A)->data->count, 2);
+	CU_ASSERT_PTR_NULL(zone_node_find(zone_entry(r, i)->node, ZONE_TYPE_A)->sigs);
+	CU_ASSERT_PTR_NOT_NULL(zone_node_find(zone_entry(r, i)->node, ZONE_TYPE_AAAA)->sigs);
+	CU_ASSERT_EQUAL(zone_node_find(zone_entry(r, i)->node, ZONE_TYPE_A)->data->count, 2);
 	CU_ASSERT_EQUAL(r->nsec3_count, 2);
 	zone_free(r);
 	/* Adding what is there changes nothing, RRSIGs kept. */
@@ -536,7 +536,7 @@ static void test_zone_diff_and_apply_of_signed_versions(void)
 	CU_ASSERT_EQUAL_FATAL(zone_delta_apply(u, &d, ZONE_APPLY_UNSIGNED, NULL, NULL, &r),
 	                      ZONE_OK);
 	CU_ASSERT_FATAL(zone_find(r, wire("www.example."), &i));
-	CU_ASSERT_EQUAL(zone_node_find(r->entries[i].node, ZONE_TYPE_A)->data->ttl, 120);
+	CU_ASSERT_EQUAL(zone_node_find(zone_entry(r, i)->node, ZONE_TYPE_A)->data->ttl, 120);
 	zone_free(r);
 	zone_delta_deinit(&d);
 	zone_free(s1);
@@ -644,7 +644,7 @@ static zone_t *big_zone(void)
 	zone_node_t **nodes = malloc((BIG_NAMES + 1) * sizeof(*nodes));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(nodes);
 	zone_t *base = load(BASE);
-	nodes[0] = zone_node_ref(base->entries[0].node); /* SOA and NS */
+	nodes[0] = zone_node_ref(zone_entry(base, 0)->node); /* SOA and NS */
 	for (size_t i = 1; i < BIG_NAMES; i++) {
 		uint8_t name[64], rd[4] = {10, (uint8_t)(i >> 16), (uint8_t)(i >> 8), (uint8_t)i};
 		int l = snprintf((char *)name + 1, 60, "h%zu", i);

@@ -103,7 +103,7 @@ static const zone_rrset_t *rrset(const zone_t *z, const char *name, uint16_t typ
 	if (!zone_find(z, wire(name), &i)) {
 		return NULL;
 	}
-	const zone_slot_t *s = zone_node_find(z->entries[i].node, type);
+	const zone_slot_t *s = zone_node_find(zone_entry(z, i)->node, type);
 	return s != NULL ? s->data : NULL;
 }
 
@@ -127,7 +127,7 @@ static size_t count_rrsets(const zone_t *z)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < z->count; i++) {
-		n += z->entries[i].node->nslots;
+		n += zone_entry(z, i)->node->nslots;
 	}
 	return n;
 }
@@ -204,11 +204,11 @@ static void test_zone_load_delegations_zone_has_expected_names(void)
 	CU_ASSERT_EQUAL(d.n, 0);
 	size_t i;
 	CU_ASSERT_TRUE(zone_find(z, wire("secure.example."), &i));
-	CU_ASSERT_TRUE(z->entries[i].flags & ZONE_NAME_CUT);
+	CU_ASSERT_TRUE(zone_entry(z, i)->flags & ZONE_NAME_CUT);
 	CU_ASSERT_TRUE(zone_find(z, wire("ns1.secure.example."), &i));
-	CU_ASSERT_TRUE(z->entries[i].flags & ZONE_NAME_OCCLUDED);
+	CU_ASSERT_TRUE(zone_entry(z, i)->flags & ZONE_NAME_OCCLUDED);
 	CU_ASSERT_TRUE(zone_find(z, wire("ent.example."), &i));
-	CU_ASSERT_TRUE(z->entries[i].flags & ZONE_NAME_ENT);
+	CU_ASSERT_TRUE(zone_entry(z, i)->flags & ZONE_NAME_ENT);
 	CU_ASSERT_STRING_EQUAL(
 	        rr_line(z, "secure.example.", ZONE_TYPE_DS),
 	        "secure.example.\t3600\tIN\tDS\t12345 13 2 "
@@ -221,7 +221,7 @@ static void test_zone_load_delegations_zone_has_expected_names(void)
 	                      ZONE_OK);
 	CU_ASSERT_EQUAL(z->count, 3); /* miek.nl, b (empty non-terminal), a.b */
 	CU_ASSERT_TRUE(zone_find(z, wire("b.miek.nl."), &i));
-	CU_ASSERT_TRUE(z->entries[i].flags & ZONE_NAME_ENT);
+	CU_ASSERT_TRUE(zone_entry(z, i)->flags & ZONE_NAME_ENT);
 	/* $TTL 4D */
 	CU_ASSERT_EQUAL(rrset(z, "a.b.miek.nl.", 16)->ttl, 345600);
 	zone_free(z);
@@ -589,7 +589,7 @@ static void test_zone_load_owner_names_and_rdata_are_lowercased(void)
 	                       "mail.example.\t3600\tIN\tTXT\t\"Keep CASE\"\n");
 	size_t i;
 	CU_ASSERT_TRUE(zone_find(z, wire("www.example."), &i));
-	CU_ASSERT_EQUAL(memcmp(z->entries[i].node->owner, "\003www\007example", 12), 0);
+	CU_ASSERT_EQUAL(memcmp(zone_entry(z, i)->node->owner, "\003www\007example", 12), 0);
 	zone_free(z);
 }
 

@@ -95,7 +95,7 @@ static zone_t *signed_zone(size_t n, size_t nsec3)
 	CU_ASSERT_EQUAL_FATAL(zone_load_text(soa_ns, strlen(soa_ns), "t", wire("example."), 3600,
 	                                     NULL, NULL, &base),
 	                      ZONE_OK);
-	const zone_node_t *apex = base->entries[0].node;
+	const zone_node_t *apex = zone_entry(base, 0)->node;
 	zone_slot_t aslots[2];
 	for (int s = 0; s < 2; s++) {
 		uint8_t rd[128];
@@ -182,7 +182,7 @@ static void test_zone_snap_round_trip_is_equal(void)
 	CU_ASSERT(memcmp(mb.extra, extra, sizeof(extra)) == 0);
 	free((void *)mb.extra);
 	for (size_t i = 0; i < z->count; i++) {
-		CU_ASSERT_EQUAL(z->entries[i].flags, back->entries[i].flags);
+		CU_ASSERT_EQUAL(zone_entry(z, i)->flags, zone_entry(back, i)->flags);
 	}
 	zone_free(back);
 	/* No extra, an unsigned version. */

@@ -217,8 +217,8 @@ static bool zones_equal(const zone_t *a, const zone_t *b)
 		return false;
 	}
 	for (size_t i = 0; i < a->count; i++) {
-		const zone_node_t *x = a->entries[i].node, *y = b->entries[i].node;
-		if (a->entries[i].flags != b->entries[i].flags || x->nslots != y->nslots ||
+		const zone_node_t *x = zone_entry(a, i)->node, *y = zone_entry(b, i)->node;
+		if (zone_entry(a, i)->flags != zone_entry(b, i)->flags || x->nslots != y->nslots ||
 		    !dname_equal(x->owner, y->owner)) {
 			return false;
 		}
@@ -342,15 +342,15 @@ static void test_zone_write_order_soa_first_sigs_after_rrsets_nsec3_last(void)
 	/* Signatures on the apex SOA and on ns A. */
 	size_t i;
 	CU_ASSERT_TRUE_FATAL(zone_find(z, wire("example."), &i));
-	const zone_node_t *apex = z->entries[i].node;
+	const zone_node_t *apex = zone_entry(z, i)->node;
 	zone_slot_t soa = *zone_node_find(apex, ZONE_TYPE_SOA);
 	soa.sigs = rrset_of("@ RRSIG SOA 13 1 300 20300101000000 20200101000000 1 example. AQID");
 	zone_node_t *changed[2];
 	CU_ASSERT_EQUAL_FATAL(zone_node_with(apex, soa, &changed[0]), ZONE_OK);
 	CU_ASSERT_TRUE_FATAL(zone_find(z, wire("ns.example."), &i));
-	zone_slot_t a = *zone_node_find(z->entries[i].node, ZONE_TYPE_A);
+	zone_slot_t a = *zone_node_find(zone_entry(z, i)->node, ZONE_TYPE_A);
 	a.sigs = rrset_of("ns RRSIG A 13 2 300 20300101000000 20200101000000 1 example. BAUG");
-	CU_ASSERT_EQUAL_FATAL(zone_node_with(z->entries[i].node, a, &changed[1]), ZONE_OK);
+	CU_ASSERT_EQUAL_FATAL(zone_node_with(zone_entry(z, i)->node, a, &changed[1]), ZONE_OK);
 	zone_rrset_unref(soa.sigs);
 	zone_rrset_unref(a.sigs);
 	CU_ASSERT_EQUAL_FATAL(zone_replace(z, changed, 2, &signed_z, NULL), ZONE_OK);
