@@ -64,6 +64,7 @@ typedef struct {
 	uint8_t *sigs; /* every new signature, back to back (compact()) */
 	sign_zone_stats_t *stats;
 	int status;
+	char held[256]; /* a warning of with_apex(), reported once the pass goes on */
 } ctx_t;
 
 static void report(const ctx_t *c, sign_zone_level_t level, const char *fmt, ...)
@@ -165,9 +166,11 @@ static int with_apex(ctx_t *c, const zone_t *in, zone_t **out, zone_names_t *dir
 	uint32_t serial = zone_serial_next(p->serial, current, p->have_previous_serial,
 	                                   p->previous_serial, (time_t)p->timing.now, &overridden);
 	if (overridden) {
-		report(c, SIGN_ZONE_WARNING,
-		       "serial policy %s gives %u, not above the last published %u: using %u",
-		       zone_serial_policy_str(p->serial), current, p->previous_serial, serial);
+		/* Reported by the caller once the pass goes on (sign_zone_update
+		 * may hand over to a whole pass, which would report it again). */
+		snprintf(c->held, sizeof(c->held),
+		         "serial policy %s gives %u, not above the last published %u: using %u",
+		         zone_serial_policy_str(p->serial), current, p->previous_serial, serial);
 	}
 	c->stats->serial = serial;
 	soa_rd[off] = (uint8_t)(serial >> 24);
@@ -802,6 +805,9 @@ int sign_zone(const zone_t *in, const zone_t *prev, const sign_keyset_t *ks,
 	zone_t *z1 = NULL, *z2 = NULL, *z3 = NULL;
 	double t0 = now_s();
 	ret = with_apex(&c, in, &z1, NULL);
+	if (c.held[0] != '\0') {
+		report(&c, SIGN_ZONE_WARNING, "%s", c.held);
+	}
 	if (ret == SIGN_OK) {
 		nsec3_collision_t coll;
 		ret = params->nsec3 ? nsec3_build(z1, &params->nsec3_params, &z2, &coll)
@@ -1000,6 +1006,9 @@ int sign_zone_update(const zone_t *in, const zone_t *prev, const sign_keyset_t *
 	}
 	if (ret == SIGN_OK && !same_setup(&c, z1, prev)) {
 		ret = SIGN_ERR_WHOLE;
+	}
+	if (ret == SIGN_OK && c.held[0] != '\0') {
+		report(&c, SIGN_ZONE_WARNING, "%s", c.held);
 	}
 	if (ret == SIGN_OK) {
 		/* dirty grows with the names whose NSEC changed: what is planned

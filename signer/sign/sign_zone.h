@@ -81,7 +81,7 @@ int sign_zone(const zone_t *in, const zone_t *prev, const sign_keyset_t *ks,
  * around them, crypto of every new signature). Returns as sign_zone, or
  * SIGN_ERR_WHOLE, unreported, when a whole pass is needed instead: another
  * DNSKEY RRset, NSEC/NSEC3 TTL or chain parameters, an NSEC3 hash collision,
- * or a change to more than a sixteenth of the names. */
+ * or a change to more than a sixteenth of the names (plus 64). */
 int sign_zone_update(const zone_t *in, const zone_t *prev, const sign_keyset_t *ks,
                      const sign_zone_params_t *params, zone_t **out, sign_zone_stats_t *stats);
 

@@ -495,8 +495,10 @@ static void test_zone_replace_matches_zone_new(void)
 static void add_tree(model_t *m, const char *suffix, int depth)
 {
 	for (size_t l = 0; depth > 0 && l < m->alpha; l++) {
-		char text[64];
-		snprintf(text, sizeof(text), "%s%s%s", alphabet[l], suffix[0] ? "." : "", suffix);
+		char text[300];
+		int len = snprintf(text, sizeof(text), "%s%s%s", alphabet[l], suffix[0] ? "." : "",
+		                   suffix);
+		CU_ASSERT_FATAL(len > 0 && (size_t)len < sizeof(text));
 		zone_node_t *node = mk(name(text), T_A);
 		model_set(m, node, false);
 		zone_node_unref(node);

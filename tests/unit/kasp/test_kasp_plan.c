@@ -1,0 +1,591 @@
+/*
+ * The rollover planner driven by a simulated clock and a simulated parent:
+ * each rollover step by step (order and waits asserted), and, at every
+ * step, an oracle independent of the planner's rules: every mix of old and
+ * new RRsets a resolver may hold (DS set, DNSKEY RRset with its RRSIGs, zone
+ * data with its RRSIGs, each from the version before or after the last
+ * change) must validate or be insecure.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "kasp/kasp_error.h"
+#include "kasp/kasp_plan.h"
+
+#define DAY     86400
+#define MAXKEYS 32
+
+typedef struct {
+	int64_t at;
+	uint32_t key;
+	kasp_action_kind_t kind;
+	kasp_record_t record;
+	kasp_state_t state;
+} event_t;
+
+typedef struct {
+	kasp_plan_policy_t p;
+	kasp_key_t k[MAXKEYS];
+	int64_t removed[MAXKEYS];
+	bool purged[MAXKEYS];
+	int64_t submitted[MAXKEYS], withdrawn[MAXKEYS];
+	size_t n;
+	uint32_t next_id;
+	int64_t now, last;
+	int64_t parent_delay; /* the parent applies a DS change this long after it */
+	bool parent_dead;     /* the parent never applies anything */
+	unsigned roll;        /* roll on the next plan */
+	event_t ev[4096];
+	size_t nev;
+	unsigned oracle_failures, checks, generated;
+	char blocked[512];
+} sim_t;
+
+static kasp_plan_policy_t fast_policy(void)
+{
+	return (kasp_plan_policy_t){.algorithm = 13,
+	                            .ksk_lifetime = 180 * DAY,
+	                            .zsk_lifetime = 30 * DAY,
+	                            .dnskey_ttl = 3600,
+	                            .max_zone_ttl = 86400,
+	                            .zone_propagation_delay = 300,
+	                            .ds_ttl = 86400,
+	                            .parent_propagation_delay = 3600,
+	                            .poll_interval = 3600,
+	                            .sign_delay = 9 * DAY,
+	                            .purge_after = 14 * DAY};
+}
+
+static void sim_init(sim_t *s, kasp_plan_policy_t p)
+{
+	memset(s, 0, sizeof(*s));
+	s->p = p;
+	s->next_id = 1;
+	s->now = 1700000000;
+	s->parent_delay = 6 * 3600;
+}
+
+static size_t find(const sim_t *s, uint32_t id)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->k[i].id == id) {
+			return i;
+		}
+	}
+	return SIZE_MAX;
+}
+
+/* Present in a resolver's view: omnipresent always, rumoured in the new
+ * version only, unretentive in the old one only. */
+static bool seen(kasp_state_t st, bool newer)
+{
+	return st == KASP_OMNIPRESENT || (st == KASP_RUMOURED && newer) ||
+	       (st == KASP_UNRETENTIVE && !newer);
+}
+
+/* Every mix of old and new DS set, DNSKEY RRset (with KRRSIGs) and data
+ * (with ZRRSIGs), checked the strict way (a validator that hardens against
+ * algorithm downgrades): for each algorithm of the DS set held, a DS of it
+ * must lead to a DNSKEY of it in the DNSKEY RRset that signs the RRset, and
+ * a DNSKEY of it there must sign the data. An empty DS set is insecure. */
+static unsigned oracle(const sim_t *s)
+{
+	unsigned bad = 0;
+	for (int mix = 0; mix < 8; mix++) {
+		bool nds = mix & 1, nkey = mix & 2, nsig = mix & 4;
+		bool ok = true;
+		for (size_t i = 0; i < s->n; i++) {
+			const kasp_key_t *a = &s->k[i];
+			if (s->removed[i] > 0 || !seen(a->state[KASP_DS], nds)) {
+				continue;
+			}
+			bool chain = false, data = false;
+			for (size_t j = 0; j < s->n; j++) {
+				const kasp_key_t *k = &s->k[j];
+				if (s->removed[j] > 0 || k->algorithm != a->algorithm ||
+				    !seen(k->state[KASP_DNSKEY], nkey)) {
+					continue;
+				}
+				chain = chain || (seen(k->state[KASP_DS], nds) &&
+				                  seen(k->state[KASP_KRRSIG], nkey));
+				data = data || seen(k->state[KASP_ZRRSIG], nsig);
+			}
+			ok = ok && chain && data;
+		}
+		bad += !ok;
+	}
+	return bad;
+}
+
+static void record(sim_t *s, uint32_t key, kasp_action_kind_t kind, kasp_record_t r,
+                   kasp_state_t st)
+{
+	if (s->nev < sizeof(s->ev) / sizeof(s->ev[0])) {
+		s->ev[s->nev++] = (event_t){s->now, key, kind, r, st};
+	}
+}
+
+static void execute(sim_t *s, const kasp_action_t *a)
+{
+	size_t i = a->kind == KASP_ACT_GENERATE ? SIZE_MAX : find(s, a->key);
+	kasp_key_t *k = i != SIZE_MAX ? &s->k[i] : NULL;
+	switch (a->kind) {
+	case KASP_ACT_GENERATE:
+		CU_ASSERT_FATAL(s->n < MAXKEYS);
+		k = &s->k[s->n++];
+		memset(k, 0, sizeof(*k));
+		k->id = s->next_id++;
+		k->tag = (uint16_t)(1000 + k->id);
+		k->algorithm = a->algorithm;
+		k->role = a->role;
+		k->goal = true;
+		for (int r = 0; r < KASP_RECORDS; r++) {
+			k->state[r] = KASP_HIDDEN;
+		}
+		if (!(a->role & KASP_ROLE_KSK)) {
+			k->state[KASP_DS] = k->state[KASP_KRRSIG] = KASP_NA;
+		}
+		if (!(a->role & KASP_ROLE_ZSK)) {
+			k->state[KASP_ZRRSIG] = KASP_NA;
+		}
+		s->generated++;
+		record(s, k->id, a->kind, 0, 0);
+		return;
+	case KASP_ACT_RETIRE:
+		k->goal = false;
+		break;
+	case KASP_ACT_SET:
+		CU_ASSERT_FATAL(k->state[a->record] != KASP_NA);
+		k->state[a->record] = a->state;
+		k->changed[a->record] = s->now;
+		if (a->record == KASP_DNSKEY && a->state == KASP_RUMOURED && k->published == 0) {
+			k->published = s->now;
+		}
+		if (a->record == KASP_DS && a->state == KASP_RUMOURED) {
+			s->submitted[i] = s->now;
+			s->withdrawn[i] = 0;
+			k->ds_seen = 0;
+		}
+		if (a->record == KASP_DS && a->state == KASP_UNRETENTIVE) {
+			s->withdrawn[i] = s->now;
+			s->submitted[i] = 0;
+			k->ds_gone = 0;
+		}
+		break;
+	case KASP_ACT_REMOVE:
+		s->removed[i] = s->now;
+		break;
+	case KASP_ACT_PURGE:
+		s->purged[i] = true;
+		break;
+	}
+	record(s, a->key, a->kind, a->record, a->state);
+}
+
+/* The parent applies a DS change parent_delay after it; the signer's polls
+ * (each poll_interval) see it. */
+static void parent(sim_t *s)
+{
+	for (size_t i = 0; i < s->n && !s->parent_dead; i++) {
+		kasp_key_t *k = &s->k[i];
+		if (s->submitted[i] > 0 && k->ds_seen == 0 &&
+		    s->now >= s->submitted[i] + s->parent_delay) {
+			k->ds_seen = s->now;
+		}
+		if (s->withdrawn[i] > 0 && k->ds_gone == 0 &&
+		    s->now >= s->withdrawn[i] + s->parent_delay) {
+			k->ds_gone = s->now;
+		}
+	}
+}
+
+/* Runs the planner until `until`, acting at each event and each poll. */
+static void run(sim_t *s, int64_t until)
+{
+	int same = 0; /* plans at one instant: the planner must settle */
+	while (s->now <= until) {
+		CU_ASSERT_FATAL(same++ < 20);
+		parent(s);
+		kasp_plan_t plan = {0};
+		kasp_plan_input_t in = {.now = s->now,
+		                        .last_acted = s->last,
+		                        .clock_ack = true,
+		                        .roll = s->roll,
+		                        .removed = s->removed};
+		CU_ASSERT_EQUAL_FATAL(kasp_plan(&s->p, s->k, s->n, &in, &plan), KASP_OK);
+		s->roll = 0;
+		for (size_t a = 0; a < plan.n; a++) {
+			if (getenv("PLAN_TRACE") != NULL) {
+				const kasp_action_t *x = &plan.actions[a];
+				fprintf(stderr, "%lld: key %u kind %d %s %s\n", (long long)s->now,
+				        x->key, x->kind, kasp_record_name(x->record),
+				        kasp_state_name(x->state));
+			}
+			execute(s, &plan.actions[a]);
+		}
+		/* Purged keys leave the store. */
+		size_t w = 0;
+		for (size_t i = 0; i < s->n; i++) {
+			if (s->purged[i]) {
+				continue;
+			}
+			s->k[w] = s->k[i];
+			s->removed[w] = s->removed[i];
+			s->submitted[w] = s->submitted[i];
+			s->withdrawn[w] = s->withdrawn[i];
+			s->purged[w++] = false;
+		}
+		s->n = w;
+		snprintf(s->blocked, sizeof(s->blocked), "%s", plan.blocked);
+		unsigned bad = oracle(s);
+		s->checks++;
+		if (bad > 0) {
+			s->oracle_failures += bad;
+			fprintf(stderr, "oracle: %u failing mixes at %lld\n", bad,
+			        (long long)s->now);
+		}
+		int64_t next = plan.next;
+		size_t acted = plan.n;
+		kasp_plan_deinit(&plan);
+		if (acted > 0) {
+			s->last = s->now;
+			continue; /* plan again at once: a step may open another */
+		}
+		/* The next event, or the next poll while the parent is awaited. */
+		int64_t poll = s->now + s->p.poll_interval;
+		s->now = next < poll ? next : poll;
+		same = 0;
+		if (s->now < s->last) {
+			s->now = s->last;
+		}
+	}
+}
+
+/* When key `id` first had record r set to st (0: never). */
+static int64_t when(const sim_t *s, uint32_t id, kasp_record_t r, kasp_state_t st)
+{
+	for (size_t i = 0; i < s->nev; i++) {
+		const event_t *e = &s->ev[i];
+		if (e->key == id && e->kind == KASP_ACT_SET && e->record == r && e->state == st) {
+			return e->at;
+		}
+	}
+	return 0;
+}
+
+static int64_t when_kind(const sim_t *s, uint32_t id, kasp_action_kind_t kind)
+{
+	for (size_t i = 0; i < s->nev; i++) {
+		if (s->ev[i].key == id && s->ev[i].kind == kind) {
+			return s->ev[i].at;
+		}
+	}
+	return 0;
+}
+
+static void test_initial(void)
+{
+	sim_t *s = calloc(1, sizeof(*s));
+	sim_init(s, fast_policy());
+	int64_t t0 = s->now;
+	run(s, t0 + 3 * DAY);
+	CU_ASSERT_EQUAL(s->n, 2);
+	uint32_t ksk = s->k[0].role == KASP_ROLE_KSK ? s->k[0].id : s->k[1].id;
+	uint32_t zsk = ksk == 1 ? 2 : 1;
+	/* DNSKEYs and the ZSK's signatures at once (an unsigned zone). */
+	CU_ASSERT_EQUAL(when(s, ksk, KASP_DNSKEY, KASP_RUMOURED), t0);
+	CU_ASSERT_EQUAL(when(s, zsk, KASP_DNSKEY, KASP_RUMOURED), t0);
+	CU_ASSERT_EQUAL(when(s, zsk, KASP_ZRRSIG, KASP_RUMOURED), t0);
+	/* DS only once the DNSKEY is everywhere. */
+	int64_t ds = when(s, ksk, KASP_DS, KASP_RUMOURED);
+	int64_t key_omni = when(s, ksk, KASP_DNSKEY, KASP_OMNIPRESENT);
+	CU_ASSERT(key_omni >= t0 + 3600 + 300);
+	CU_ASSERT(ds >= key_omni && ds > 0);
+	/* DS omnipresent only on evidence plus the DS TTL and propagation. */
+	int64_t ds_omni = when(s, ksk, KASP_DS, KASP_OMNIPRESENT);
+	CU_ASSERT(ds_omni >= ds + s->parent_delay + 86400 + 3600);
+	CU_ASSERT_EQUAL(s->oracle_failures, 0);
+	CU_ASSERT_STRING_EQUAL(s->blocked, "");
+	free(s);
+}
+
+static void test_zsk_rollover(void)
+{
+	sim_t *s = calloc(1, sizeof(*s));
+	sim_init(s, fast_policy());
+	int64_t t0 = s->now;
+	run(s, t0 + 60 * DAY);
+	CU_ASSERT_EQUAL(s->oracle_failures, 0);
+	/* Keys 1 (KSK), 2 (ZSK), 3 (its successor). */
+	CU_ASSERT_FATAL(s->n >= 3);
+	CU_ASSERT_EQUAL(s->k[2].role, KASP_ROLE_ZSK);
+	int64_t gen = when_kind(s, 3, KASP_ACT_GENERATE);
+	CU_ASSERT(gen >= t0 + 30 * DAY - 3900 && gen <= t0 + 30 * DAY);
+	int64_t pub = when(s, 3, KASP_DNSKEY, KASP_RUMOURED);
+	int64_t pub_omni = when(s, 3, KASP_DNSKEY, KASP_OMNIPRESENT);
+	int64_t sign = when(s, 3, KASP_ZRRSIG, KASP_RUMOURED);
+	int64_t old_sig_out = when(s, 2, KASP_ZRRSIG, KASP_UNRETENTIVE);
+	int64_t old_sig_gone = when(s, 2, KASP_ZRRSIG, KASP_HIDDEN);
+	int64_t old_key_out = when(s, 2, KASP_DNSKEY, KASP_UNRETENTIVE);
+	CU_ASSERT(pub == gen);
+	CU_ASSERT(pub_omni >= pub + 3900);
+	/* Pre-publication: signs only once published everywhere; the old
+	 * signatures go as the new ones come. */
+	CU_ASSERT(sign >= pub_omni);
+	CU_ASSERT_EQUAL(old_sig_out, sign);
+	/* Lazy re-signing: the old signatures last sign_delay more. */
+	CU_ASSERT(old_sig_gone >= old_sig_out + 86400 + 300 + 9 * DAY);
+	CU_ASSERT(old_key_out >= old_sig_gone);
+	CU_ASSERT(when_kind(s, 2, KASP_ACT_REMOVE) >= old_key_out + 3900);
+	CU_ASSERT(when_kind(s, 2, KASP_ACT_PURGE) >= when_kind(s, 2, KASP_ACT_REMOVE) + 14 * DAY);
+	free(s);
+}
+
+/* Rolls the KSK (or CSK) by command once the zone is settled. */
+static sim_t *roll_ksk(kasp_plan_policy_t p, unsigned role)
+{
+	sim_t *s = calloc(1, sizeof(*s));
+	sim_init(s, p);
+	run(s, s->now + 5 * DAY);
+	s->roll = role;
+	run(s, s->now + 20 * DAY);
+	CU_ASSERT_EQUAL(s->oracle_failures, 0);
+	return s;
+}
+
+static void test_double_ksk(void)
+{
+	kasp_plan_policy_t p = fast_policy();
+	p.zsk_lifetime = 0;
+	sim_t *s = roll_ksk(p, KASP_ROLE_KSK);
+	/* 1 KSK, 2 ZSK, 3 new KSK */
+	int64_t pub_omni = when(s, 3, KASP_DNSKEY, KASP_OMNIPRESENT);
+	int64_t ds = when(s, 3, KASP_DS, KASP_RUMOURED);
+	int64_t old_ds_out = when(s, 1, KASP_DS, KASP_UNRETENTIVE);
+	int64_t old_ds_gone = when(s, 1, KASP_DS, KASP_HIDDEN);
+	int64_t old_key_out = when(s, 1, KASP_DNSKEY, KASP_UNRETENTIVE);
+	CU_ASSERT(pub_omni > 0 && ds >= pub_omni);
+	CU_ASSERT_EQUAL(old_ds_out, ds); /* the DS set swapped at once */
+	CU_ASSERT(old_ds_gone >= old_ds_out + s->parent_delay + 86400 + 3600);
+	CU_ASSERT(old_key_out >= old_ds_gone);
+	free(s);
+}
+
+static void test_double_ds(void)
+{
+	kasp_plan_policy_t p = fast_policy();
+	p.zsk_lifetime = 0;
+	p.double_ds = true;
+	sim_t *s = roll_ksk(p, KASP_ROLE_KSK);
+	int64_t ds = when(s, 3, KASP_DS, KASP_RUMOURED);
+	int64_t ds_omni = when(s, 3, KASP_DS, KASP_OMNIPRESENT);
+	int64_t pub = when(s, 3, KASP_DNSKEY, KASP_RUMOURED);
+	int64_t old_key_out = when(s, 1, KASP_DNSKEY, KASP_UNRETENTIVE);
+	int64_t old_key_gone = when(s, 1, KASP_DNSKEY, KASP_HIDDEN);
+	int64_t old_ds_out = when(s, 1, KASP_DS, KASP_UNRETENTIVE);
+	/* DS first, the DNSKEY swap under both DS, the old DS last. */
+	CU_ASSERT(ds > 0 && pub >= ds_omni && ds_omni > ds);
+	CU_ASSERT_EQUAL(old_key_out, pub);
+	CU_ASSERT(old_ds_out >= old_key_gone && old_key_gone > 0);
+	free(s);
+}
+
+static void test_csk_rollover(void)
+{
+	kasp_plan_policy_t p = fast_policy();
+	p.csk = true;
+	p.ksk_lifetime = 0;
+	sim_t *s = roll_ksk(p, KASP_ROLE_CSK);
+	CU_ASSERT_EQUAL(s->k[0].role, KASP_ROLE_CSK);
+	int64_t pub_omni = when(s, 2, KASP_DNSKEY, KASP_OMNIPRESENT);
+	CU_ASSERT(when(s, 2, KASP_ZRRSIG, KASP_RUMOURED) >= pub_omni);
+	CU_ASSERT(when(s, 2, KASP_DS, KASP_RUMOURED) >= pub_omni);
+	CU_ASSERT(when(s, 1, KASP_DNSKEY, KASP_UNRETENTIVE) >= when(s, 1, KASP_DS, KASP_HIDDEN));
+	CU_ASSERT(when(s, 1, KASP_DNSKEY, KASP_UNRETENTIVE) >=
+	          when(s, 1, KASP_ZRRSIG, KASP_HIDDEN));
+	CU_ASSERT(when_kind(s, 1, KASP_ACT_REMOVE) > 0);
+	free(s);
+}
+
+static void test_algorithm_rollover(void)
+{
+	kasp_plan_policy_t p = fast_policy();
+	p.algorithm = 8;
+	p.ksk_lifetime = p.zsk_lifetime = 0;
+	p.purge_after = 365 * DAY; /* the old keys stay in view */
+	sim_t *s = calloc(1, sizeof(*s));
+	sim_init(s, p);
+	run(s, s->now + 5 * DAY);
+	s->p.algorithm = 13;
+	int64_t t1 = s->now;
+	run(s, s->now + 30 * DAY);
+	CU_ASSERT_EQUAL(s->oracle_failures, 0);
+	/* 1, 2: RSA KSK and ZSK; 3, 4: the new ones. */
+	CU_ASSERT_FATAL(s->n == 4);
+	uint32_t nk = s->k[2].role == KASP_ROLE_KSK ? 3 : 4, nz = nk == 3 ? 4 : 3;
+	int64_t sigs = when(s, nz, KASP_ZRRSIG, KASP_RUMOURED);
+	int64_t sigs_omni = when(s, nz, KASP_ZRRSIG, KASP_OMNIPRESENT);
+	int64_t keys = when(s, nk, KASP_DNSKEY, KASP_RUMOURED);
+	/* RFC 6781 4.1.4: signatures first, the DNSKEYs once they are
+	 * everywhere (every RRset signed at once: no sign_delay). */
+	CU_ASSERT_EQUAL(sigs, t1);
+	CU_ASSERT(sigs_omni >= sigs + 86400 + 300 && sigs_omni < sigs + 86400 + 300 + DAY);
+	CU_ASSERT(keys >= sigs_omni);
+	CU_ASSERT(when(s, nz, KASP_DNSKEY, KASP_RUMOURED) >= sigs_omni);
+	/* Both DS until the new one is everywhere. */
+	CU_ASSERT(when(s, 1, KASP_DS, KASP_UNRETENTIVE) >= when(s, nk, KASP_DS, KASP_OMNIPRESENT));
+	/* Old DNSKEYs out before the old signatures, which stay until that
+	 * removal has propagated. */
+	int64_t old_key_gone = when(s, 2, KASP_DNSKEY, KASP_HIDDEN);
+	CU_ASSERT(old_key_gone > 0);
+	CU_ASSERT(when(s, 2, KASP_ZRRSIG, KASP_UNRETENTIVE) >= old_key_gone);
+	CU_ASSERT(when(s, 1, KASP_DNSKEY, KASP_HIDDEN) <=
+	          when(s, 2, KASP_ZRRSIG, KASP_UNRETENTIVE));
+	free(s);
+}
+
+static void test_go_insecure(void)
+{
+	sim_t *s = calloc(1, sizeof(*s));
+	sim_init(s, fast_policy());
+	run(s, s->now + 5 * DAY);
+	s->p.insecure = true;
+	run(s, s->now + 10 * DAY);
+	CU_ASSERT_EQUAL(s->oracle_failures, 0);
+	int64_t ds_gone = when(s, 1, KASP_DS, KASP_HIDDEN);
+	CU_ASSERT(ds_gone >= when(s, 1, KASP_DS, KASP_UNRETENTIVE) + s->parent_delay + 86400);
+	CU_ASSERT(when(s, 1, KASP_DNSKEY, KASP_UNRETENTIVE) >= ds_gone);
+	CU_ASSERT(when(s, 2, KASP_ZRRSIG, KASP_UNRETENTIVE) >= ds_gone);
+	CU_ASSERT(when_kind(s, 1, KASP_ACT_REMOVE) > 0 && when_kind(s, 2, KASP_ACT_REMOVE) > 0);
+	CU_ASSERT_EQUAL(s->generated, 2);
+	free(s);
+}
+
+static void test_parent_never_answers(void)
+{
+	kasp_plan_policy_t p = fast_policy();
+	p.zsk_lifetime = 0;
+	sim_t *s = calloc(1, sizeof(*s));
+	sim_init(s, p);
+	run(s, s->now + 5 * DAY);
+	s->parent_dead = true;
+	s->roll = KASP_ROLE_KSK;
+	run(s, s->now + 30 * DAY);
+	CU_ASSERT_EQUAL(s->oracle_failures, 0);
+	/* The new DS is submitted, never seen: the old KSK stays. */
+	CU_ASSERT(when(s, 3, KASP_DS, KASP_RUMOURED) > 0);
+	CU_ASSERT_EQUAL(when(s, 3, KASP_DS, KASP_OMNIPRESENT), 0);
+	CU_ASSERT_EQUAL(s->k[0].state[KASP_DNSKEY], KASP_OMNIPRESENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s->blocked, "waiting for its DS"));
+	free(s);
+}
+
+/* The planner's view of the default policy. */
+static void test_from_policy(void)
+{
+	kasp_policy_t pol;
+	kasp_policy_defaults(&pol);
+	kasp_plan_policy_t p;
+	kasp_plan_policy_from(&pol, &p);
+	CU_ASSERT_EQUAL(p.algorithm, 13);
+	CU_ASSERT_EQUAL(p.csk, pol.csk);
+	CU_ASSERT_EQUAL(p.dnskey_ttl, pol.dnskey_ttl);
+	CU_ASSERT_EQUAL(p.ds_ttl, pol.parent_ds_ttl);
+	CU_ASSERT_EQUAL(p.sign_delay, pol.validity - pol.refresh + pol.jitter);
+	CU_ASSERT_EQUAL(p.zsk_lifetime, pol.key[KASP_POLICY_ZSK].lifetime);
+	CU_ASSERT_FALSE(p.double_ds);
+	kasp_policy_deinit(&pol);
+}
+
+static void test_clock_jump(void)
+{
+	kasp_plan_policy_t p = fast_policy();
+	kasp_plan_t plan = {0};
+	kasp_plan_input_t in = {.now = 1700000000, .last_acted = 1700000000 - 7200};
+	CU_ASSERT_EQUAL(kasp_plan(&p, NULL, 0, &in, &plan), KASP_OK);
+	CU_ASSERT_TRUE(plan.clock_jump);
+	CU_ASSERT_EQUAL(plan.n, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(plan.blocked, "clock jumped 7200 s"));
+	in.clock_ack = true;
+	CU_ASSERT_EQUAL(kasp_plan(&p, NULL, 0, &in, &plan), KASP_OK);
+	CU_ASSERT_FALSE(plan.clock_jump);
+	CU_ASSERT_EQUAL(plan.n, 2); /* a KSK and a ZSK generated */
+	in.clock_ack = false;
+	in.last_acted = in.now - 600; /* within the hour: acts */
+	CU_ASSERT_EQUAL(kasp_plan(&p, NULL, 0, &in, &plan), KASP_OK);
+	CU_ASSERT_EQUAL(plan.n, 2);
+	kasp_plan_deinit(&plan);
+}
+
+/* The oracle and the rules fail where they must: a chain broken by hand. */
+static void test_oracle_catches(void)
+{
+	sim_t *s = calloc(1, sizeof(*s));
+	sim_init(s, fast_policy());
+	run(s, s->now + 5 * DAY);
+	CU_ASSERT_EQUAL(oracle(s), 0);
+	kasp_key_t *ksk = s->k[0].role == KASP_ROLE_KSK ? &s->k[0] : &s->k[1];
+	CU_ASSERT_TRUE(kasp_plan_rule(2, s->k, s->n, false));
+	ksk->state[KASP_DNSKEY] = ksk->state[KASP_KRRSIG] = KASP_UNRETENTIVE;
+	CU_ASSERT(oracle(s) > 0);
+	CU_ASSERT_FALSE(kasp_plan_rule(2, s->k, s->n, false));
+	CU_ASSERT_TRUE(kasp_plan_rule(1, s->k, s->n, false));
+	ksk->state[KASP_DS] = KASP_HIDDEN;
+	CU_ASSERT_FALSE(kasp_plan_rule(1, s->k, s->n, false));
+	free(s);
+}
+
+/* Two years under the fast policy, then a CSK variant: every rollover
+ * through the planner, the oracle at every step. */
+static void test_two_years(void)
+{
+	kasp_plan_policy_t variants[3] = {fast_policy(), fast_policy(), fast_policy()};
+	variants[1].double_ds = true;
+	variants[2].csk = true;
+	for (int v = 0; v < 3; v++) {
+		sim_t *s = calloc(1, sizeof(*s));
+		sim_init(s, variants[v]);
+		if (v == 0) {
+			s->p.algorithm = 8; /* RSASHA256 first, ECDSA after a year */
+		}
+		int64_t t0 = s->now;
+		run(s, t0 + 365 * DAY);
+		s->p.algorithm = 13;
+		run(s, t0 + 730 * DAY);
+		printf("\n  variant %d: %u keys generated, %u plans checked, %u oracle failures, "
+		       "%zu keys in the set at the end",
+		       v, s->generated, s->checks, s->oracle_failures, s->n);
+		CU_ASSERT_EQUAL(s->oracle_failures, 0);
+		/* ZSKs every 30 days and KSKs every 180 (CSK: 180) over 2 years. */
+		CU_ASSERT(s->generated >= (v == 2 ? 4u : 24u));
+		free(s);
+	}
+}
+
+int main(void)
+{
+	if (CU_initialize_registry() != CUE_SUCCESS) {
+		return 1;
+	}
+	CU_pSuite suite = CU_add_suite("kasp_plan", NULL, NULL);
+	CU_add_test(suite, "initial signing", test_initial);
+	CU_add_test(suite, "ZSK pre-publication rollover", test_zsk_rollover);
+	CU_add_test(suite, "KSK double-KSK rollover", test_double_ksk);
+	CU_add_test(suite, "KSK double-DS rollover", test_double_ds);
+	CU_add_test(suite, "CSK rollover", test_csk_rollover);
+	CU_add_test(suite, "algorithm rollover (RFC 6781 4.1.4)", test_algorithm_rollover);
+	CU_add_test(suite, "going insecure", test_go_insecure);
+	CU_add_test(suite, "a parent that never shows the DS", test_parent_never_answers);
+	CU_add_test(suite, "clock jump", test_clock_jump);
+	CU_add_test(suite, "planner view of a policy", test_from_policy);
+	CU_add_test(suite, "the oracle and the rules catch a broken chain", test_oracle_catches);
+	CU_add_test(suite, "two years of rollovers", test_two_years);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failed == 0 ? 0 : 1;
+}
