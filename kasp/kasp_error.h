@@ -31,6 +31,27 @@ typedef enum {
 	KASP_ERR_TIMING = -1106,    /* timing that could let signatures expire or break a
 	                             * rollover: validity, refresh, key lifetime */
 	KASP_ERR_ZONE = -1107,      /* a zone does not fit the policy: its TTLs, SOA EXPIRE */
+	/* kasp_parent (-1140..-1149): polling the parental agents */
+	KASP_ERR_PARENT_NAME = -1140,      /* the zone is not a domain name */
+	KASP_ERR_PARENT_AGENT = -1141,     /* an agent is not "ip" or "ip@port" */
+	KASP_ERR_PARENT_TIMEOUT = -1142,   /* no answer from an agent within the timeout */
+	KASP_ERR_PARENT_MALFORMED = -1143, /* an answer libknot cannot parse, or one
+	                                    * that does not answer the question */
+	KASP_ERR_PARENT_TRUNCATED = -1144, /* the TCP answer is truncated too, or the
+	                                    * connection closed before a whole answer */
+	/* kasp_export: -1150..-1159 */
+	KASP_ERR_EXPORT_NAME = -1150,   /* a zone name that is not a valid domain name */
+	KASP_ERR_EXPORT_DIGEST = -1151, /* DS digest types empty, unknown or given twice */
+	KASP_ERR_EXPORT_DNSKEY = -1152, /* DNSKEY RDATA malformed, revoked, or not the key's
+	                                 * (algorithm, tag) */
+	/* -1160..: the store (kasp_db); kasp_db_error() gives the detail */
+	KASP_ERR_DB = -1160,         /* SQLite failed (not a database, I/O, constraint) */
+	KASP_ERR_DB_SCHEMA = -1161,  /* the store's schema is newer than this code, or unknown */
+	KASP_ERR_DB_TXN = -1162,     /* a write outside a transaction, or one begun twice */
+	KASP_ERR_DB_EXISTS = -1163,  /* the zone or key is in the store already */
+	KASP_ERR_DB_MISSING = -1164, /* a write names a zone or key the store has not */
+	KASP_ERR_DB_KEYS = -1165,    /* the zone still has keys not purged from their token */
+	KASP_ERR_DB_BUSY = -1166,    /* another connection held the store's lock too long */
 } kasp_status_t;
 
 /* Static text for a status (also for hsm statuses and -errno values). */

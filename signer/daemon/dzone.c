@@ -1483,8 +1483,8 @@ bool dzone_pass(dzone_t *z, dzone_change_t *changes, int64_t now, volatile atomi
 	zone_t *signed_zone = NULL;
 	sign_zone_stats_t stats;
 	int st = SIGN_ERR_WHOLE;
-	if (cur != NULL && !due && work != cur->zone) {
-		/* Nothing to refresh: only the change is signed. */
+	if (cur != NULL) {
+		/* Only the change and the signatures due for refresh are signed. */
 		st = sign_zone_update(work, cur->zone, &z->ks, &params, &signed_zone, &stats);
 	}
 	if (st == SIGN_ERR_WHOLE) {

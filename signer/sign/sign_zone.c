@@ -908,6 +908,49 @@ static bool same_setup(const ctx_t *c, const zone_t *z1, const zone_t *prev)
 	       (rd.data[1] & NSEC3_FLAG_OPT_OUT) == (p->opt_out ? NSEC3_FLAG_OPT_OUT : 0);
 }
 
+/* Adds to out the owners of the nodes of s holding an RRSIG that expires
+ * before `before` (absolute): their RRsets are refreshed by an incremental
+ * pass. Chunks whose earliest expiration is later are skipped unread. At
+ * most max names in out, else *over. */
+static int due_names(const zone_seq_t *s, int64_t now, int64_t before, size_t max,
+                     zone_names_t *out, bool *over)
+{
+	for (size_t k = 0; k < s->nchunks; k++) {
+		zone_seq_stats_t st;
+		zone_seq_chunk_stats(s, k, now, &st);
+		if (st.min_expiration >= before) {
+			continue;
+		}
+		const zone_seq_chunk_t *c = s->chunks[k];
+		for (uint32_t i = 0; i < c->count; i++) {
+			const zone_node_t *n = c->e[i].node;
+			bool due = false;
+			for (size_t j = 0; j < n->nslots && !due; j++) {
+				size_t pos = 0;
+				zone_rdata_t rd;
+				while (!due && n->slots[j].sigs != NULL &&
+				       zone_rrset_next(n->slots[j].sigs, &pos, &rd)) {
+					sign_rrsig_t f;
+					due = sign_rrsig_parse(rd.data, rd.len, now, &f, NULL,
+					                       NULL) != SIGN_OK ||
+					      f.expiration < before;
+				}
+			}
+			if (!due) {
+				continue;
+			}
+			if (out->n >= max) {
+				*over = true;
+				return SIGN_OK;
+			}
+			if (zone_names_add(out, n->owner) != ZONE_OK) {
+				return SIGN_ERR_NOMEM;
+			}
+		}
+	}
+	return SIGN_OK;
+}
+
 /* Indexes (sorted, distinct) of the names of l present in the names of z
  * (nsec3 false) or among its NSEC3 nodes. */
 static size_t *indexes_of(const zone_t *z, const zone_names_t *l, bool nsec3, size_t *n)
@@ -989,7 +1032,7 @@ int sign_zone_update(const zone_t *in, const zone_t *prev, const sign_keyset_t *
 	if (ret != SIGN_OK) {
 		return ret;
 	}
-	zone_names_t dirty = {0}, nsec3 = {0};
+	zone_names_t dirty = {0}, nsec3 = {0}, due3 = {0}, chain = {0};
 	zone_t *z1 = NULL, *z2 = NULL, *z3 = NULL;
 	size_t *idx = NULL, *idx3 = NULL, nidx = 0, nidx3 = 0;
 	zone_node_t **nodes = NULL;
@@ -997,8 +1040,17 @@ int sign_zone_update(const zone_t *in, const zone_t *prev, const sign_keyset_t *
 	double t0 = now_s();
 	bool over = false;
 	/* A change to a large part of the zone is as quick in one whole pass. */
-	ret = zone_changed_names(prev, in, in->count / 16 + 64, &dirty, &over);
-	if (ret == ZONE_OK && over) {
+	size_t max = in->count / 16 + 64;
+	ret = zone_changed_names(prev, in, max, &dirty, &over);
+	/* Signatures due for refresh: their names are re-signed too. */
+	int64_t before = params->timing.now + params->timing.refresh;
+	if (ret == ZONE_OK && !over) {
+		ret = due_names(&in->names, params->timing.now, before, max, &dirty, &over);
+	}
+	if (ret == SIGN_OK && !over) {
+		ret = due_names(&in->nsec3, params->timing.now, before, max, &due3, &over);
+	}
+	if (ret == SIGN_OK && over) {
 		ret = SIGN_ERR_WHOLE;
 	}
 	if (ret == SIGN_OK) {
@@ -1015,7 +1067,13 @@ int sign_zone_update(const zone_t *in, const zone_t *prev, const sign_keyset_t *
 		 * and verified. */
 		ret = params->nsec3
 		              ? nsec3_update(z1, &params->nsec3_params, &dirty, &z2, &nsec3, NULL)
-		              : nsec_update(z1, &dirty, &z2, &dirty);
+		              : nsec_update(z1, &dirty, &z2, &chain);
+		for (size_t i = 0; i < chain.n && ret == SIGN_OK; i++) {
+			ret = zone_names_add(&dirty, chain.names[i]);
+		}
+		for (size_t i = 0; i < due3.n && ret == SIGN_OK; i++) {
+			ret = zone_names_add(&nsec3, due3.names[i]);
+		}
 		if (ret == NSEC_ERR_COLLISION) {
 			ret = SIGN_ERR_WHOLE; /* the whole pass names both names */
 		} else if (ret != NSEC_OK) {
@@ -1081,6 +1139,8 @@ int sign_zone_update(const zone_t *in, const zone_t *prev, const sign_keyset_t *
 	free(idx3);
 	zone_names_deinit(&dirty);
 	zone_names_deinit(&nsec3);
+	zone_names_deinit(&due3);
+	zone_names_deinit(&chain);
 	ctx_deinit(&c);
 	zone_free(z1);
 	zone_free(z2);

@@ -285,27 +285,34 @@ static void add_stats(zone_seq_stats_t *to, const zone_seq_stats_t *from)
 	}
 }
 
+void zone_seq_chunk_stats(const zone_seq_t *s, size_t k, int64_t now, zone_seq_stats_t *st)
+{
+	zone_seq_chunk_t *c = s->chunks[k];
+	if (atomic_load_explicit(&c->stats_state, memory_order_acquire) == 2) {
+		*st = c->stats;
+		return;
+	}
+	zone_seq_stats_t cs = {.min_expiration = INT64_MAX};
+	for (uint32_t i = 0; i < c->count; i++) {
+		const zone_node_t *n = c->e[i].node;
+		for (size_t j = 0; j < n->nslots; j++) {
+			count_rrset(n->owner, n->slots[j].data, now, &cs);
+			count_rrset(n->owner, n->slots[j].sigs, now, &cs);
+		}
+	}
+	int expected = 0;
+	if (atomic_compare_exchange_strong(&c->stats_state, &expected, 1)) {
+		c->stats = cs;
+		atomic_store_explicit(&c->stats_state, 2, memory_order_release);
+	}
+	*st = cs;
+}
+
 void zone_seq_stats(const zone_seq_t *s, int64_t now, zone_seq_stats_t *st)
 {
 	for (size_t k = 0; k < s->nchunks; k++) {
-		zone_seq_chunk_t *c = s->chunks[k];
-		if (atomic_load_explicit(&c->stats_state, memory_order_acquire) == 2) {
-			add_stats(st, &c->stats);
-			continue;
-		}
-		zone_seq_stats_t cs = {.min_expiration = INT64_MAX};
-		for (uint32_t i = 0; i < c->count; i++) {
-			const zone_node_t *n = c->e[i].node;
-			for (size_t j = 0; j < n->nslots; j++) {
-				count_rrset(n->owner, n->slots[j].data, now, &cs);
-				count_rrset(n->owner, n->slots[j].sigs, now, &cs);
-			}
-		}
-		int expected = 0;
-		if (atomic_compare_exchange_strong(&c->stats_state, &expected, 1)) {
-			c->stats = cs;
-			atomic_store_explicit(&c->stats_state, 2, memory_order_release);
-		}
+		zone_seq_stats_t cs;
+		zone_seq_chunk_stats(s, k, now, &cs);
 		add_stats(st, &cs);
 	}
 }

@@ -140,6 +140,10 @@ typedef struct zone_seq_stats zone_seq_stats_t;
  * one already counted, only the new chunks are read. Thread-safe. */
 void zone_seq_stats(const zone_seq_t *s, int64_t now, zone_seq_stats_t *st);
 
+/* The figures of chunk k alone (kept in the chunk as zone_seq_stats does),
+ * into *st (overwritten). Thread-safe. */
+void zone_seq_chunk_stats(const zone_seq_t *s, size_t k, int64_t now, zone_seq_stats_t *st);
+
 /* Drops the chunk references and leaves s empty; NULL is a no-op. */
 void zone_seq_free(zone_seq_t *s);
 

@@ -211,3 +211,11 @@ void testutil_token_cleanup(void)
 		nftw(token_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	}
 }
+
+uint64_t testutil_rand(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}

@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include <stdint.h>
+
 #include <CUnit/CUnit.h>
 
 typedef struct {
@@ -22,6 +24,10 @@ typedef struct {
 /* Runs the cases (terminated by {NULL, NULL}) as one suite; prints CUnit's
  * summary; returns the number of failed assertions and tests (0 = pass). */
 int testutil_run(const char *suite, const testutil_case_t *cases);
+
+/* The next number of a splitmix64 sequence from *state: fixed seeds give
+ * the same sequence on every libc. */
+uint64_t testutil_rand(uint64_t *state);
 
 /* Path of the SoftHSM module: $SIGNER_TEST_SOFTHSM or Debian's path. */
 const char *testutil_softhsm_path(void);

@@ -50,15 +50,12 @@ static size_t mismatches;
 static char messages[8192];
 static size_t nreports;
 
-/* splitmix64: fixed seeds, the same sequence on every libc. */
+/* Fixed seeds: the same sequence on every libc. */
 static uint64_t rng_state;
 
 static uint64_t rnd(void)
 {
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15u);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-	return z ^ (z >> 31);
+	return testutil_rand(&rng_state);
 }
 
 static size_t below(size_t n)
@@ -1316,6 +1313,73 @@ static void test_sign_zone_update_needs_whole_nsec3_opt_out(void)
 	whole_cases(&modes[3], 0x3a03);
 }
 
+/* --- refresh --- */
+
+/* RRsets of z with an RRSIG expiring before `before`. */
+static size_t due_rrsets(const zone_t *z, int64_t now, int64_t before)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < z->count + z->nsec3_count; i++) {
+		const zone_node_t *node =
+		        i < z->count ? zone_entry(z, i)->node : zone_nsec3_node(z, i - z->count);
+		for (size_t s = 0; s < node->nslots; s++) {
+			size_t pos = 0;
+			zone_rdata_t rd;
+			bool due = false;
+			while (!due && node->slots[s].sigs != NULL &&
+			       zone_rrset_next(node->slots[s].sigs, &pos, &rd)) {
+				sign_rrsig_t f;
+				due = sign_rrsig_parse(rd.data, rd.len, now, &f, NULL, NULL) ==
+				              SIGN_OK &&
+				      f.expiration < before;
+			}
+			n += due;
+		}
+	}
+	return n;
+}
+
+/* The clock moves on until a few signatures fall within refresh (those
+ * whose jitter was smallest): an incremental pass re-signs those RRsets and
+ * little else, and the whole verifier accepts the result at the new time.
+ * When nearly all are due, a whole pass is asked for. */
+static void test_sign_zone_update_refreshes_due_signatures(void)
+{
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		run_t r;
+		run_init(&r, &modes[i], 0x7e70 + i);
+		/* Expirations are NOW - 1h + 14d + jitter (0..1h): at NOW + 9d - 3300 s
+		 * those with a jitter under 300 s are within the 5d refresh. */
+		r.p.timing.now = NOW + 9 * 86400 - 3300;
+		size_t due = due_rrsets(r.cur, r.p.timing.now, r.p.timing.now + r.p.timing.refresh);
+		CU_ASSERT(due > 0);
+		zone_t *out = NULL;
+		sign_zone_stats_t st;
+		messages[0] = '\0';
+		int ret = sign_zone_update(r.cur, r.cur, &keys, &r.p, &out, &st);
+		CU_ASSERT_EQUAL_FATAL(ret, SIGN_OK);
+		CU_ASSERT_TRUE(st.incremental);
+		/* The due RRsets, the SOA, and at most the NSEC/NSEC3 records
+		 * those names' own records do not cover. */
+		CU_ASSERT(st.created >= due && st.created <= due + 2);
+		if (st.created < due || st.created > due + 2) {
+			printf("\n  %s: %zu RRsets due, %zu signatures made", modes[i].name, due,
+			       st.created);
+		}
+		verify_whole(&r, out, r.cur, true);
+		CU_ASSERT_EQUAL(
+		        due_rrsets(out, r.p.timing.now, r.p.timing.now + r.p.timing.refresh), 0);
+		zone_free(out);
+		/* Everything due: a whole pass. */
+		r.p.timing.now = NOW + 9 * 86400 + 3600;
+		out = NULL;
+		ret = sign_zone_update(r.cur, r.cur, &keys, &r.p, &out, &st);
+		CU_ASSERT_EQUAL(ret, SIGN_ERR_WHOLE);
+		CU_ASSERT_PTR_NULL(out);
+		run_deinit(&r);
+	}
+}
+
 /* --- no change --- */
 
 static void test_sign_zone_update_no_change_signs_the_soa_only(void)
@@ -1456,6 +1520,8 @@ int main(void)
 	         test_sign_zone_update_needs_whole_nsec3},
 	        {"test_sign_zone_update_needs_whole_nsec3_opt_out",
 	         test_sign_zone_update_needs_whole_nsec3_opt_out},
+	        {"test_sign_zone_update_refreshes_due_signatures",
+	         test_sign_zone_update_refreshes_due_signatures},
 	        {"test_sign_zone_update_no_change_signs_the_soa_only",
 	         test_sign_zone_update_no_change_signs_the_soa_only},
 	        {"test_sign_zone_update_occluded_and_back",
