@@ -72,16 +72,19 @@ int sign_zone(const zone_t *in, const zone_t *prev, const sign_keyset_t *ks,
 
 /* The incremental pass: the same result as sign_zone(in, prev, ...) in time
  * about the size of the change, not of the zone. prev is the last version
- * sign_zone() or sign_zone_update() made, with the same ks and params, and
- * none of its RRSIGs due for refresh at params->timing.now (the caller
- * checks: names the change does not touch keep their RRSIGs unread); in is
- * prev with changes at some names (zone_delta_apply, zone_update). Only the
- * names whose entries differ, the NSEC/NSEC3 records around them and the
- * apex (SOA serial) are planned, signed and verified (coverage, the chain
- * around them, crypto of every new signature). Returns as sign_zone, or
- * SIGN_ERR_WHOLE, unreported, when a whole pass is needed instead: another
- * DNSKEY RRset, NSEC/NSEC3 TTL or chain parameters, an NSEC3 hash collision,
- * or a change to more than a sixteenth of the names (plus 64). */
+ * sign_zone() or sign_zone_update() made (and verified) with the same ks and
+ * params; in is prev with changes at some names (zone_delta_apply,
+ * zone_update), or prev itself (a refresh). Planned, signed and verified
+ * (coverage, the chain around them, crypto of every new signature): the
+ * names whose entries differ, the NSEC/NSEC3 records around them, the apex
+ * (SOA serial), and the names and NSEC3 nodes holding an RRSIG that expires
+ * within refresh (chunks whose cached earliest expiration is later are not
+ * read). Coverage of the whole zone follows: every other name was covered
+ * in prev under the same DNSKEY RRset and none of its RRSIGs is due.
+ * Returns as sign_zone, or SIGN_ERR_WHOLE, unreported, when a whole pass is
+ * needed instead: another DNSKEY RRset, NSEC/NSEC3 TTL or chain parameters,
+ * an NSEC3 hash collision, or changed or due names beyond a sixteenth of
+ * the names (plus 64). */
 int sign_zone_update(const zone_t *in, const zone_t *prev, const sign_keyset_t *ks,
                      const sign_zone_params_t *params, zone_t **out, sign_zone_stats_t *stats);
 
