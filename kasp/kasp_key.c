@@ -29,3 +29,20 @@ const char *kasp_role_name(unsigned role)
 	       : role == KASP_ROLE_ZSK ? "ZSK"
 	                               : "?";
 }
+
+static bool out(kasp_state_t s)
+{
+	return s == KASP_RUMOURED || s == KASP_OMNIPRESENT;
+}
+
+kasp_key_use_t kasp_key_use(const kasp_key_t *k)
+{
+	/* Data signatures do not follow the DNSKEY: an algorithm rollover signs
+	 * before it publishes, and keeps old signatures after withdrawing. */
+	return (kasp_key_use_t){
+	        .published = out(k->state[KASP_DNSKEY]),
+	        .signs_keyset = out(k->state[KASP_KRRSIG]),
+	        .signs_data = out(k->state[KASP_ZRRSIG]),
+	        .retained = k->state[KASP_ZRRSIG] == KASP_UNRETENTIVE,
+	};
+}

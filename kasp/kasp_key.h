@@ -63,6 +63,21 @@ typedef struct {
 	int64_t ds_gone;               /* the DS seen gone everywhere (0: not yet) */
 } kasp_key_t;
 
+/* What a key does in the zone version to publish, from its states: the
+ * flags of the signer's key set (signer/sign/sign_keyset.h). Data
+ * signatures do not follow the DNSKEY: in an algorithm rollover a key signs
+ * before its DNSKEY is published and its signatures stay after the DNSKEY
+ * is withdrawn (the signer's planner does not allow either yet). */
+typedef struct {
+	bool published;    /* DNSKEY rumoured or omnipresent */
+	bool signs_keyset; /* KRRSIG rumoured or omnipresent: signs DNSKEY, CDS, CDNSKEY */
+	bool signs_data;   /* ZRRSIG rumoured or omnipresent: signs the other RRsets */
+	bool retained;     /* ZRRSIG unretentive: its valid data RRSIGs may stay (a lazy
+	                    * swap) while its successor's replace them */
+} kasp_key_use_t;
+
+kasp_key_use_t kasp_key_use(const kasp_key_t *k);
+
 /* "hidden", "rumoured", "omnipresent", "unretentive", "NA". */
 const char *kasp_state_name(kasp_state_t s);
 

@@ -51,6 +51,7 @@ int sign_keyset_add(sign_keyset_t *ks, const hsm_key_t *key, const hsm_alg_t *al
 	k->role = role;
 	k->published = published;
 	k->active = active;
+	k->active_keyset = active;
 	k->retained = retained;
 	k->revoked = revoked;
 	k->flags = (uint16_t)(HSM_DNSKEY_FLAG_ZONE |

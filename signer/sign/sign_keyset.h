@@ -34,6 +34,11 @@ typedef struct {
 	const hsm_alg_t *alg; /* the DNSSEC algorithm it signs with */
 	sign_role_t role;
 	bool published, active, retained, revoked;
+	/* Makes new RRSIGs over the DNSKEY, CDS and CDNSKEY RRsets (a KSK's or
+	 * CSK's): sign_keyset_add sets it as active; a KASP sets it apart for
+	 * a CSK whose DNSKEY RRset signature comes before its data signatures
+	 * (active then says what it does for the other RRsets). */
+	bool active_keyset;
 	uint16_t flags; /* DNSKEY flags: 256, or 257 for KSK/CSK; +128 when revoked */
 	uint16_t tag;   /* key tag of the DNSKEY as published (flags included) */
 	uint8_t dnskey[HSM_DNSKEY_PUBKEY_MAX + 4]; /* DNSKEY RDATA */

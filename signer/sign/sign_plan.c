@@ -52,6 +52,14 @@ static bool key_signs(const sign_key_t *key, uint16_t type)
 	return sign_keyset_signs_type(key, type) && (!key->revoked || type == ZONE_TYPE_DNSKEY);
 }
 
+/* Whether key makes new RRSIGs over type (sign_key_t.active_keyset for the
+ * DNSKEY, CDS and CDNSKEY RRsets, active for the rest). */
+static bool key_active(const sign_key_t *key, uint16_t type)
+{
+	bool keyset = type == ZONE_TYPE_DNSKEY || type == 59 /* CDS */ || type == 60 /* CDNSKEY */;
+	return keyset ? key->active_keyset : key->active;
+}
+
 static int reserve(sign_plan_t *plan, size_t items, size_t keys)
 {
 	if (items > plan->cap) {
@@ -131,7 +139,7 @@ static int judge(sign_plan_t *plan, const sign_plan_timing_t *t, const sign_keys
 		key = NULL;
 	} else if (!key_signs(key, in->data->type)) {
 		item->why = SIGN_PLAN_WHY_ROLE;
-	} else if (!key->active && !key->retained) {
+	} else if (!key_active(key, in->data->type) && !key->retained) {
 		item->why = SIGN_PLAN_WHY_INACTIVE;
 	} else if (f.inception > t->now) {
 		item->why = SIGN_PLAN_WHY_NOT_YET;
@@ -209,7 +217,7 @@ int sign_plan_rrset(sign_plan_t *plan, const sign_plan_timing_t *t, const sign_k
 	}
 	for (size_t j = 0; j < ks->count; j++) {
 		const sign_key_t *k = &ks->keys[j];
-		if (k->published && k->active && best[j].item == SIZE_MAX &&
+		if (k->published && key_active(k, in->data->type) && best[j].item == SIZE_MAX &&
 		    key_signs(k, in->data->type)) {
 			plan->items[plan->count++] = (sign_plan_item_t){
 			        SIGN_PLAN_CREATE, SIGN_PLAN_WHY_NEEDED, k, {NULL, 0}};

@@ -768,7 +768,8 @@ static unsigned pick_workers(const ctx_t *c, sign_zone_stats_t *stats)
 		return c->params->threads;
 	}
 	for (size_t i = 0; i < c->ks->count; i++) {
-		if (c->ks->keys[i].active && c->ks->keys[i].key.token != NULL) {
+		const sign_key_t *k = &c->ks->keys[i];
+		if ((k->active || k->active_keyset) && k->key.token != NULL) {
 			return sign_pipeline_default_workers(&c->ks->keys[i], &stats->latency_us);
 		}
 	}

@@ -483,6 +483,43 @@ static void test_parent_never_answers(void)
 	free(s);
 }
 
+/* The signer's flags follow the states, through a CSK rollover. */
+static void test_key_use(void)
+{
+	kasp_plan_policy_t p = fast_policy();
+	p.csk = true;
+	p.ksk_lifetime = 0;
+	sim_t *s = roll_ksk(p, KASP_ROLE_CSK);
+	kasp_key_t k = {.role = KASP_ROLE_CSK};
+	for (int r = 0; r < KASP_RECORDS; r++) {
+		k.state[r] = KASP_HIDDEN;
+	}
+	kasp_key_use_t u = kasp_key_use(&k);
+	CU_ASSERT_FALSE(u.published || u.signs_keyset || u.signs_data || u.retained);
+	/* Published: the DNSKEY RRset signed at once, the data not yet. */
+	k.state[KASP_DNSKEY] = k.state[KASP_KRRSIG] = KASP_RUMOURED;
+	u = kasp_key_use(&k);
+	CU_ASSERT_TRUE(u.published && u.signs_keyset);
+	CU_ASSERT_FALSE(u.signs_data || u.retained);
+	k.state[KASP_DNSKEY] = k.state[KASP_KRRSIG] = KASP_OMNIPRESENT;
+	k.state[KASP_ZRRSIG] = KASP_RUMOURED;
+	u = kasp_key_use(&k);
+	CU_ASSERT_TRUE(u.published && u.signs_keyset && u.signs_data);
+	/* Retiring: its data signatures retained, then the DNSKEY gone. */
+	k.state[KASP_ZRRSIG] = KASP_UNRETENTIVE;
+	u = kasp_key_use(&k);
+	CU_ASSERT_TRUE(u.published && u.signs_keyset && u.retained);
+	CU_ASSERT_FALSE(u.signs_data);
+	k.state[KASP_DNSKEY] = k.state[KASP_KRRSIG] = KASP_UNRETENTIVE;
+	k.state[KASP_ZRRSIG] = KASP_HIDDEN;
+	u = kasp_key_use(&k);
+	CU_ASSERT_FALSE(u.published || u.signs_keyset || u.signs_data || u.retained);
+	/* In the simulated CSK rollover, the new CSK signed the DNSKEY RRset
+	 * (KRRSIG with its DNSKEY) before the data. */
+	CU_ASSERT(when(s, 2, KASP_KRRSIG, KASP_RUMOURED) < when(s, 2, KASP_ZRRSIG, KASP_RUMOURED));
+	free(s);
+}
+
 /* The planner's view of the default policy. */
 static void test_from_policy(void)
 {
@@ -581,6 +618,7 @@ int main(void)
 	CU_add_test(suite, "a parent that never shows the DS", test_parent_never_answers);
 	CU_add_test(suite, "clock jump", test_clock_jump);
 	CU_add_test(suite, "planner view of a policy", test_from_policy);
+	CU_add_test(suite, "the signer's flags from the states", test_key_use);
 	CU_add_test(suite, "the oracle and the rules catch a broken chain", test_oracle_catches);
 	CU_add_test(suite, "two years of rollovers", test_two_years);
 	CU_basic_set_mode(CU_BRM_VERBOSE);

@@ -35,6 +35,7 @@ typedef struct {
 	uint8_t alg;
 	uint16_t tag;
 	bool published, active, retained, revoked;
+	bool keyset_only; /* active_keyset without active (a CSK being introduced) */
 } key_spec_t;
 
 /* How an old RRSIG departs from a good one. */
@@ -72,14 +73,15 @@ typedef struct {
 } plan_case_t;
 
 /* clang-format off */
-#define KSK(alg, tag)         {SIGN_ROLE_KSK, alg, tag, true, true, false, false}
-#define ZSK(alg, tag)         {SIGN_ROLE_ZSK, alg, tag, true, true, false, false}
-#define CSK(alg, tag)         {SIGN_ROLE_CSK, alg, tag, true, true, false, false}
-#define RETAINED(alg, tag)    {SIGN_ROLE_ZSK, alg, tag, true, false, true, false}
-#define INACTIVE(alg, tag)    {SIGN_ROLE_ZSK, alg, tag, true, false, false, false}
-#define UNPUBLISHED(alg, tag) {SIGN_ROLE_ZSK, alg, tag, false, true, false, false}
-#define REVOKED_KSK(alg, tag) {SIGN_ROLE_KSK, alg, tag, true, true, false, true}
-#define REVOKED_CSK(alg, tag) {SIGN_ROLE_CSK, alg, tag, true, true, false, true}
+#define KSK(alg, tag)         {SIGN_ROLE_KSK, alg, tag, true, true, false, false, false}
+#define ZSK(alg, tag)         {SIGN_ROLE_ZSK, alg, tag, true, true, false, false, false}
+#define CSK(alg, tag)         {SIGN_ROLE_CSK, alg, tag, true, true, false, false, false}
+#define RETAINED(alg, tag)    {SIGN_ROLE_ZSK, alg, tag, true, false, true, false, false}
+#define INACTIVE(alg, tag)    {SIGN_ROLE_ZSK, alg, tag, true, false, false, false, false}
+#define UNPUBLISHED(alg, tag) {SIGN_ROLE_ZSK, alg, tag, false, true, false, false, false}
+#define REVOKED_KSK(alg, tag) {SIGN_ROLE_KSK, alg, tag, true, true, false, true, false}
+#define REVOKED_CSK(alg, tag) {SIGN_ROLE_CSK, alg, tag, true, true, false, true, false}
+#define CSK_KEYSET(alg, tag)  {SIGN_ROLE_CSK, alg, tag, true, false, false, false, true}
 #define GOOD(k)               {k, -DAY, 10 * DAY, OK}
 #define REUSE                 {SIGN_PLAN_REUSE, SIGN_PLAN_WHY_VALID}
 #define DROP(why)             {SIGN_PLAN_DROP, SIGN_PLAN_WHY_##why}
@@ -98,6 +100,13 @@ static const plan_case_t cases[] = {
 	 {CSK(13, 3)}, 1, DNSKEY, CREATES(0), .ncreate = 1},
 	{"fresh zone: a CSK signs data",
 	 {CSK(13, 3)}, 1, A, CREATES(0), .ncreate = 1},
+	{"new CSK active for the DNSKEY RRset only: signs it beside the old CSK",
+	 {CSK(13, 3), CSK_KEYSET(13, 5)}, 2, DNSKEY, CREATES(0, 1), .ncreate = 2},
+	{"new CSK active for the DNSKEY RRset only: data from the old CSK alone",
+	 {CSK(13, 3), CSK_KEYSET(13, 5)}, 2, A, CREATES(0), .ncreate = 1},
+	{"a CSK active for the DNSKEY RRset only: its data RRSIG dropped",
+	 {CSK_KEYSET(13, 5), CSK(13, 3)}, 2, A, .sigs = {GOOD(0)}, .nsigs = 1,
+	 .old = {DROP(INACTIVE)}, CREATES(1), .ncreate = 1},
 	{"all reused",
 	 {KSK(13, 1), ZSK(13, 2)}, 2, A, .sigs = {GOOD(1)}, .nsigs = 1,
 	 .old = {REUSE}},
@@ -216,6 +225,7 @@ static void make_keys(const plan_case_t *c, sign_key_t *keys, sign_keyset_t *ks)
 		keys[i].tag = s->tag;
 		keys[i].published = s->published;
 		keys[i].active = s->active;
+		keys[i].active_keyset = s->active || s->keyset_only;
 		keys[i].retained = s->retained;
 		keys[i].revoked = s->revoked;
 	}
