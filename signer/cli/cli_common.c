@@ -106,11 +106,20 @@ void cli_close(hsm_ctx_t *ctx, void *config)
 	config_free(config);
 }
 
+/* The string at offset off of entry i of g's table. */
+static const char *entry_str(const cli_group_t *g, size_t i, size_t off)
+{
+	const char *entry = (const char *)g->table + i * g->size;
+	const char *str;
+	memcpy(&str, entry + off, sizeof(str));
+	return str;
+}
+
 void cli_group_usage(const cli_group_t *g, FILE *fp)
 {
 	fprintf(fp, "usage: signer %s COMMAND [options]\ncommands:\n", g->group);
 	for (size_t i = 0; i < g->count; i++) {
-		fprintf(fp, "  %s\n", g->usage(i));
+		fprintf(fp, "  %s\n", entry_str(g, i, g->usage_off));
 	}
 	fprintf(fp, "common options:\n%s", g->common_help);
 }
@@ -123,7 +132,7 @@ bool cli_group_find(const cli_group_t *g, int argc, char **argv, size_t *index, 
 		return false;
 	}
 	for (size_t i = 0; i < g->count; i++) {
-		if (strcmp(argv[1], g->name(i)) == 0) {
+		if (strcmp(argv[1], entry_str(g, i, g->name_off)) == 0) {
 			*index = i;
 			return true;
 		}

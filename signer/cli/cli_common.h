@@ -10,6 +10,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "hsm/hsm_ctx.h"
@@ -68,14 +69,22 @@ void cli_hsm_error(const char *what, int status, const hsm_detail_t *detail);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A command group (`signer hsm|zone|key COMMAND`): its subcommand table seen
- * through two accessors, so that each file keeps its own table type. */
+ * through the size of an entry and the offsets of its name and usage
+ * strings, so that each file keeps its own table type (CLI_GROUP). */
 typedef struct {
 	const char *group; /* "zone" */
-	size_t count;
-	const char *(*name)(size_t i);
-	const char *(*usage)(size_t i);
+	const void *table;
+	size_t count, size, name_off, usage_off;
 	const char *common_help; /* the group's common options */
 } cli_group_t;
+
+/* The group of table (an array of type, with const char * members name and
+ * usage). */
+#define CLI_GROUP(group, table, type, help)                                                        \
+	{                                                                                          \
+		(group), (table), sizeof(table) / sizeof((table)[0]), sizeof(type),                \
+		        offsetof(type, name), offsetof(type, usage), (help)                        \
+	}
 
 /* Prints the group's usage: every subcommand's usage line, then the common
  * options. */

@@ -567,19 +567,7 @@ static const subcommand_t subcommands[] = {
          0},
 };
 
-#define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))
-
-static const char *sub_name(size_t i)
-{
-	return subcommands[i].name;
-}
-
-static const char *sub_usage(size_t i)
-{
-	return subcommands[i].usage;
-}
-
-static const cli_group_t group = {"hsm", NSUB, sub_name, sub_usage, CLI_COMMON_HELP};
+static const cli_group_t group = CLI_GROUP("hsm", subcommands, subcommand_t, CLI_COMMON_HELP);
 
 void cli_hsm_usage(FILE *fp)
 {

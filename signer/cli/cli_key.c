@@ -176,19 +176,7 @@ static const subcommand_t subcommands[] = {
          1},
 };
 
-#define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))
-
-static const char *sub_name(size_t i)
-{
-	return subcommands[i].name;
-}
-
-static const char *sub_usage(size_t i)
-{
-	return subcommands[i].usage;
-}
-
-static const cli_group_t group = {"key", NSUB, sub_name, sub_usage, CLI_RPC_HELP};
+static const cli_group_t group = CLI_GROUP("key", subcommands, subcommand_t, CLI_RPC_HELP);
 
 void cli_key_usage(FILE *fp)
 {

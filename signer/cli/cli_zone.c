@@ -1271,19 +1271,7 @@ static const subcommand_t subcommands[] = {
          0, -1},
 };
 
-#define NSUB (sizeof(subcommands) / sizeof(subcommands[0]))
-
-static const char *sub_name(size_t i)
-{
-	return subcommands[i].name;
-}
-
-static const char *sub_usage(size_t i)
-{
-	return subcommands[i].usage;
-}
-
-static const cli_group_t group = {"zone", NSUB, sub_name, sub_usage, CLI_RPC_HELP};
+static const cli_group_t group = CLI_GROUP("zone", subcommands, subcommand_t, CLI_RPC_HELP);
 
 void cli_zone_usage(FILE *fp)
 {
