@@ -40,6 +40,7 @@ static const char *const schema_v1[] = {
         " purged INTEGER NOT NULL DEFAULT 0,"
         " ds_seen INTEGER NOT NULL DEFAULT 0,"
         " ds_gone INTEGER NOT NULL DEFAULT 0,"
+        " revoked INTEGER NOT NULL DEFAULT 0,"
         " goal INTEGER NOT NULL,"
         " backup_confirmed INTEGER NOT NULL DEFAULT 0,"
         " UNIQUE (zone, token, locator),"
@@ -629,8 +630,8 @@ int kasp_db_key_add(kasp_db_t *db, const char *zone, const kasp_key_t *k,
 	sqlite3_stmt *st = NULL;
 	ret = prepare(db,
 	              "INSERT INTO keys (zone, role, algorithm, tag, locator, token, pubkey,"
-	              " created, published, ds_seen, ds_gone, goal)"
-	              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	              " created, published, ds_seen, ds_gone, goal, revoked)"
+	              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	              &st);
 	if (ret != KASP_OK) {
 		return ret;
@@ -647,6 +648,7 @@ int kasp_db_key_add(kasp_db_t *db, const char *zone, const kasp_key_t *k,
 	sqlite3_bind_int64(st, 10, k->ds_seen);
 	sqlite3_bind_int64(st, 11, k->ds_gone);
 	sqlite3_bind_int(st, 12, k->goal ? 1 : 0);
+	sqlite3_bind_int64(st, 13, k->revoked);
 	ret = step_done(db, st, "adding the key");
 	sqlite3_finalize(st);
 	if (ret != KASP_OK) {
@@ -704,6 +706,7 @@ static int key_from_row(sqlite3_stmt *st, kasp_key_t *k, kasp_db_key_info_t *inf
 	k->ds_gone = sqlite3_column_int64(st, 12);
 	k->goal = sqlite3_column_int(st, 13) != 0;
 	info->backup_confirmed = sqlite3_column_int64(st, 14);
+	k->revoked = sqlite3_column_int64(st, 15);
 	if (info->locator == NULL || info->token == NULL || info->pubkey == NULL) {
 		return KASP_ERR_NOMEM;
 	}
@@ -717,12 +720,12 @@ int kasp_db_keys(kasp_db_t *db, const char *zone, kasp_key_t **keys, kasp_db_key
 		return KASP_ERR_INVAL;
 	}
 	/* One statement, one snapshot: each key comes with up to four state
-	 * rows (record, state, changed in columns 15..17). */
+	 * rows (record, state, changed in columns 16..18). */
 	sqlite3_stmt *st = NULL;
 	int ret = prepare(db,
 	                  "SELECT k.id, k.role, k.algorithm, k.tag, k.locator, k.token, k.pubkey,"
 	                  " k.created, k.published, k.removed, k.purged, k.ds_seen, k.ds_gone,"
-	                  " k.goal, k.backup_confirmed, s.record, s.state, s.changed"
+	                  " k.goal, k.backup_confirmed, k.revoked, s.record, s.state, s.changed"
 	                  " FROM keys k LEFT JOIN key_states s ON s.key = k.id"
 	                  " WHERE k.zone = ?1 ORDER BY k.id, s.record",
 	                  &st);
@@ -759,11 +762,11 @@ int kasp_db_keys(kasp_db_t *db, const char *zone, kasp_key_t **keys, kasp_db_key
 				goto fail;
 			}
 		}
-		if (sqlite3_column_type(st, 15) != SQLITE_NULL) {
-			int r = sqlite3_column_int(st, 15);
+		if (sqlite3_column_type(st, 16) != SQLITE_NULL) {
+			int r = sqlite3_column_int(st, 16);
 			if (r >= 0 && r < KASP_RECORDS) {
-				kv[count - 1].state[r] = (kasp_state_t)sqlite3_column_int(st, 16);
-				kv[count - 1].changed[r] = sqlite3_column_int64(st, 17);
+				kv[count - 1].state[r] = (kasp_state_t)sqlite3_column_int(st, 17);
+				kv[count - 1].changed[r] = sqlite3_column_int64(st, 18);
 			}
 		}
 	}
@@ -806,8 +809,8 @@ int kasp_db_key_save(kasp_db_t *db, const kasp_key_t *k)
 	}
 	sqlite3_stmt *st = NULL;
 	ret = prepare(db,
-	              "UPDATE keys SET goal = ?2, published = ?3, ds_seen = ?4, ds_gone = ?5"
-	              " WHERE id = ?1",
+	              "UPDATE keys SET goal = ?2, published = ?3, ds_seen = ?4, ds_gone = ?5,"
+	              " revoked = ?6 WHERE id = ?1",
 	              &st);
 	if (ret != KASP_OK) {
 		return ret;
@@ -817,6 +820,7 @@ int kasp_db_key_save(kasp_db_t *db, const kasp_key_t *k)
 	sqlite3_bind_int64(st, 3, k->published);
 	sqlite3_bind_int64(st, 4, k->ds_seen);
 	sqlite3_bind_int64(st, 5, k->ds_gone);
+	sqlite3_bind_int64(st, 6, k->revoked);
 	ret = step_done(db, st, "saving the key");
 	sqlite3_finalize(st);
 	if (ret != KASP_OK) {

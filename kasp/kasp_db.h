@@ -16,7 +16,8 @@
  *   keys(id INTEGER PRIMARY KEY, zone -> zones(name) ON DELETE CASCADE,
  *        role, algorithm, tag, locator TEXT (CKA_ID, hex), token TEXT,
  *        pubkey BLOB (DNSKEY RDATA), created, published, removed, purged,
- *        ds_seen, ds_gone, goal, backup_confirmed,
+ *        ds_seen, ds_gone, revoked (RFC 5011: its DNSKEY first published with the
+ *        REVOKE bit), goal, backup_confirmed,
  *        UNIQUE(zone, token, locator), UNIQUE(zone, algorithm, pubkey))
  *   key_states(key -> keys(id) ON DELETE CASCADE, record 0..3, state 0..4,
  *              changed, PRIMARY KEY(key, record))
@@ -172,7 +173,7 @@ int kasp_db_keys(kasp_db_t *db, const char *zone, kasp_key_t **keys, kasp_db_key
 void kasp_db_keys_free(kasp_key_t *keys, kasp_db_key_info_t *info, size_t n);
 
 /* Saves what changes of key k->id: goal, state[] and changed[], published,
- * ds_seen, ds_gone (role, algorithm and tag are fixed at add and not
+ * ds_seen, ds_gone, revoked (role, algorithm and tag are fixed at add and not
  * compared). KASP_ERR_DB_MISSING if no such key; KASP_ERR_INVAL for a state
  * out of range. */
 int kasp_db_key_save(kasp_db_t *db, const kasp_key_t *k);

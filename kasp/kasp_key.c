@@ -44,5 +44,6 @@ kasp_key_use_t kasp_key_use(const kasp_key_t *k)
 	        .signs_keyset = out(k->state[KASP_KRRSIG]),
 	        .signs_data = out(k->state[KASP_ZRRSIG]),
 	        .retained = k->state[KASP_ZRRSIG] == KASP_UNRETENTIVE,
+	        .revoked = k->revoked > 0 && out(k->state[KASP_DNSKEY]),
 	};
 }

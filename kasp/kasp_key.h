@@ -61,19 +61,27 @@ typedef struct {
 	int64_t ds_seen;               /* parent evidence: the DS seen at every parental
 	                                  * agent (0: not yet) */
 	int64_t ds_gone;               /* the DS seen gone everywhere (0: not yet) */
+	int64_t revoked;               /* RFC 5011: its DNSKEY first published with the REVOKE
+	                                  * bit (0: not); its tag then differs
+	                                  * (kasp_export_revoke) */
 } kasp_key_t;
 
 /* What a key does in the zone version to publish, from its states: the
  * flags of the signer's key set (signer/sign/sign_keyset.h). Data
  * signatures do not follow the DNSKEY: in an algorithm rollover a key signs
  * before its DNSKEY is published and its signatures stay after the DNSKEY
- * is withdrawn (the signer's planner does not allow either yet). */
+ * is withdrawn (the signer's planner allows both: an active key signs and
+ * a retained one keeps its RRSIGs whether its DNSKEY is published or not,
+ * signer/sign/sign_plan.h). */
 typedef struct {
 	bool published;    /* DNSKEY rumoured or omnipresent */
 	bool signs_keyset; /* KRRSIG rumoured or omnipresent: signs DNSKEY, CDS, CDNSKEY */
 	bool signs_data;   /* ZRRSIG rumoured or omnipresent: signs the other RRsets */
 	bool retained;     /* ZRRSIG unretentive: its valid data RRSIGs may stay (a lazy
 	                    * swap) while its successor's replace them */
+	bool revoked;      /* published with the REVOKE bit (flags | 0x0080, RFC 5011):
+	                    * then signs_keyset is true, the key signing the DNSKEY RRset
+	                    * itself, and nothing else counts on it */
 } kasp_key_use_t;
 
 kasp_key_use_t kasp_key_use(const kasp_key_t *k);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kasp/kasp_error.h"
 
@@ -25,6 +26,10 @@ void kasp_plan_policy_from(const kasp_policy_t *p, kasp_plan_policy_t *out)
 	        .poll_interval = p->poll_interval,
 	        .sign_delay = dsgn > 0 ? (uint32_t)dsgn : 0,
 	        .purge_after = 14 * 86400,
+	        .rfc5011 = p->rfc5011,
+	        .add_hold_down = p->add_hold_down,
+	        .remove_hold_down = p->remove_hold_down,
+	        .require_backup = p->require_backup,
 	};
 }
 
@@ -50,23 +55,36 @@ static bool any_ds(const kasp_key_t *keys, size_t n)
 	return false;
 }
 
+/* Record r of key k as the rules see it: a revoked key's DNSKEY and
+ * signatures lead nowhere (RFC 5011 2.1: a validator uses a revoked key for
+ * nothing but checking its revocation), as if hidden. */
+static kasp_state_t chain_state(const kasp_key_t *k, kasp_record_t r)
+{
+	if (k->revoked > 0 && r != KASP_DS && k->state[r] != KASP_NA) {
+		return KASP_HIDDEN;
+	}
+	return k->state[r];
+}
+
 /* Whether key k's records r1, r2 (r2 may be KASP_RECORDS: none) and r3 are
- * in states s1, s2, s3. */
+ * in states s1, s2, s3, as the rules see them. */
 static bool in_states(const kasp_key_t *k, kasp_record_t r1, kasp_state_t s1, kasp_record_t r2,
                       kasp_state_t s2, kasp_record_t r3, kasp_state_t s3)
 {
-	return k->state[r1] == s1 && (r2 == KASP_RECORDS || k->state[r2] == s2) &&
-	       (r3 == KASP_RECORDS || k->state[r3] == s3);
+	return chain_state(k, r1) == s1 && (r2 == KASP_RECORDS || chain_state(k, r2) == s2) &&
+	       (r3 == KASP_RECORDS || chain_state(k, r3) == s3);
 }
 
-/* A pair of keys of one algorithm, one in the "in" states, the other in the
- * "out" states: a swap every cache sees one side of. */
-static bool swap(const kasp_key_t *keys, size_t n, kasp_record_t r1, kasp_state_t in1,
+/* A pair of keys of one algorithm (alg, or any if alg < 0), one in the "in"
+ * states, the other in the "out" states: a swap every cache sees one side
+ * of. */
+static bool swap(const kasp_key_t *keys, size_t n, int alg, kasp_record_t r1, kasp_state_t in1,
                  kasp_state_t out1, kasp_record_t r2, kasp_state_t in2, kasp_state_t out2,
                  kasp_record_t r3, kasp_state_t in3, kasp_state_t out3)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (!in_states(&keys[i], r1, in1, r2, in2, r3, in3)) {
+		if ((alg >= 0 && keys[i].algorithm != alg) ||
+		    !in_states(&keys[i], r1, in1, r2, in2, r3, in3)) {
 			continue;
 		}
 		for (size_t j = 0; j < n; j++) {
@@ -119,10 +137,28 @@ static bool rule2(const kasp_key_t *keys, size_t n, bool insecure)
 		}
 	}
 	/* double-DS at the parent, the DNSKEYs in place (double-KSK's DS swap) */
-	return swap(keys, n, KASP_DNSKEY, OMNI, OMNI, KASP_KRRSIG, OMNI, OMNI, KASP_DS, RUM,
+	return swap(keys, n, -1, KASP_DNSKEY, OMNI, OMNI, KASP_KRRSIG, OMNI, OMNI, KASP_DS, RUM,
 	            UNRET) ||
 	       /* a DNSKEY swap under two DS (double-DS) */
-	       swap(keys, n, KASP_DNSKEY, RUM, UNRET, KASP_KRRSIG, RUM, UNRET, KASP_DS, OMNI, OMNI);
+	       swap(keys, n, -1, KASP_DNSKEY, RUM, UNRET, KASP_KRRSIG, RUM, UNRET, KASP_DS, OMNI,
+	            OMNI);
+}
+
+/* Rule 3 among the keys of algorithm alg (any if alg < 0). */
+static bool rule3_of(const kasp_key_t *keys, size_t n, int alg)
+{
+	for (size_t i = 0; i < n; i++) {
+		if ((alg < 0 || keys[i].algorithm == alg) &&
+		    in_states(&keys[i], KASP_DNSKEY, OMNI, KASP_ZRRSIG, OMNI, KASP_RECORDS, 0)) {
+			return true;
+		}
+	}
+	/* signatures swapped under published keys (ZSK pre-publication) */
+	return swap(keys, n, alg, KASP_DNSKEY, OMNI, OMNI, KASP_ZRRSIG, RUM, UNRET, KASP_RECORDS, 0,
+	            0) ||
+	       /* keys swapped under both signatures (double signature) */
+	       swap(keys, n, alg, KASP_DNSKEY, RUM, UNRET, KASP_ZRRSIG, OMNI, OMNI, KASP_RECORDS, 0,
+	            0);
 }
 
 static bool rule3(const kasp_key_t *keys, size_t n, bool insecure)
@@ -130,16 +166,19 @@ static bool rule3(const kasp_key_t *keys, size_t n, bool insecure)
 	if (insecure && !any_ds(keys, n)) {
 		return true;
 	}
+	if (!rule3_of(keys, n, -1)) {
+		return false;
+	}
+	/* And within each algorithm a resolver may hold a DS of: a validator
+	 * hardened against downgrades wants that algorithm's signatures (an
+	 * old ZSK's cannot leave on the strength of the new algorithm's while
+	 * its algorithm's DS lingers). */
 	for (size_t i = 0; i < n; i++) {
-		if (in_states(&keys[i], KASP_DNSKEY, OMNI, KASP_ZRRSIG, OMNI, KASP_RECORDS, 0)) {
-			return true;
+		if (ds_out(&keys[i]) && !rule3_of(keys, n, keys[i].algorithm)) {
+			return false;
 		}
 	}
-	/* signatures swapped under published keys (ZSK pre-publication) */
-	return swap(keys, n, KASP_DNSKEY, OMNI, OMNI, KASP_ZRRSIG, RUM, UNRET, KASP_RECORDS, 0,
-	            0) ||
-	       /* keys swapped under both signatures (double signature) */
-	       swap(keys, n, KASP_DNSKEY, RUM, UNRET, KASP_ZRRSIG, OMNI, OMNI, KASP_RECORDS, 0, 0);
+	return true;
 }
 
 bool kasp_plan_rule(int rule, const kasp_key_t *keys, size_t n, bool insecure)
@@ -165,6 +204,7 @@ typedef struct {
 	size_t n;
 	kasp_plan_t *out;
 	size_t nblocked;
+	bool unconfirmed; /* the key being stepped waits for its backup */
 } plan_t;
 
 static void block(plan_t *P, int64_t when, const char *fmt, ...)
@@ -208,7 +248,8 @@ static bool alg_established(const plan_t *P, const kasp_key_t *k)
 {
 	for (size_t i = 0; i < P->n; i++) {
 		const kasp_key_t *o = &P->keys[i];
-		if (o != k && o->algorithm == k->algorithm && o->state[KASP_DNSKEY] == OMNI) {
+		if (o != k && o->algorithm == k->algorithm && o->revoked == 0 &&
+		    o->state[KASP_DNSKEY] == OMNI) {
 			return true;
 		}
 	}
@@ -246,7 +287,7 @@ static bool alg_signed(const plan_t *P, uint8_t alg)
 {
 	for (size_t i = 0; i < P->n; i++) {
 		const kasp_key_t *o = &P->keys[i];
-		if (o->algorithm == alg && o->state[KASP_DNSKEY] == OMNI &&
+		if (o->algorithm == alg && o->revoked == 0 && o->state[KASP_DNSKEY] == OMNI &&
 		    o->state[KASP_ZRRSIG] == OMNI) {
 			return true;
 		}
@@ -259,11 +300,44 @@ static bool is_gone(kasp_state_t s)
 	return s == KASP_HIDDEN || s == KASP_NA;
 }
 
-/* The key's own order (see the header). Returns NULL, or why not. */
-static const char *order(const plan_t *P, const kasp_key_t *k, kasp_record_t r, kasp_state_t to)
+/* The KSK rollover method: double-DS unless RFC 5011 (which needs the new
+ * KSK published first; the policy refuses the pair). */
+static bool double_ds_method(const kasp_plan_policy_t *p)
+{
+	return p->double_ds && !p->rfc5011 && !p->insecure;
+}
+
+/* Whether a KSK other than k has a DS a resolver may hold: validators may
+ * anchor on the zone's keys, so a new KSK is a rollover's (RFC 5011's add
+ * hold-down applies), not the initial signing's. */
+static bool anchored(const plan_t *P, const kasp_key_t *k)
+{
+	for (size_t i = 0; i < P->n; i++) {
+		const kasp_key_t *o = &P->keys[i];
+		if (o != k && (o->role & KASP_ROLE_KSK) && ds_out(o)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* RFC 5011: whether retiring key k is revoked before its DNSKEY leaves:
+ * every KSK or CSK whose DNSKEY is published (a validator may hold it as a
+ * trust anchor, configured or added after the hold-down). */
+static bool to_revoke(const plan_t *P, const kasp_key_t *k)
+{
+	return P->p->rfc5011 && (k->role & KASP_ROLE_KSK) && !k->goal &&
+	       (k->state[KASP_DNSKEY] == RUM || k->state[KASP_DNSKEY] == OMNI);
+}
+
+/* The key's own order (see the header). Returns NULL, or why not; *wake
+ * gets when time alone lifts the reason (left alone otherwise). */
+static const char *order(const plan_t *P, const kasp_key_t *k, kasp_record_t r, kasp_state_t to,
+                         int64_t *wake)
 {
 	bool secure_zone = any_ds(P->keys, P->n);
-	bool double_ds = P->p->double_ds && !P->p->insecure && alg_chained(P, k);
+	bool method_dds = double_ds_method(P->p);
+	bool double_ds = method_dds && alg_chained(P, k);
 	switch (r) {
 	case KASP_DS:
 		if (to == RUM && !double_ds &&
@@ -273,8 +347,13 @@ static const char *order(const plan_t *P, const kasp_key_t *k, kasp_record_t r, 
 		if (to == RUM && !alg_signed(P, k->algorithm)) {
 			return "the zone is not yet signed everywhere by its algorithm";
 		}
-		if (to == UNRET && P->p->double_ds && !P->p->insecure &&
-		    !is_gone(k->state[KASP_DNSKEY])) {
+		if (to == RUM && P->p->rfc5011 && !P->p->insecure && anchored(P, k) &&
+		    P->in->now < k->changed[KASP_DNSKEY] + (int64_t)P->p->add_hold_down) {
+			/* Its DNSKEY is omnipresent (above) since changed[DNSKEY]. */
+			*wake = k->changed[KASP_DNSKEY] + (int64_t)P->p->add_hold_down;
+			return "RFC 5011 add hold-down: validators do not yet trust its DNSKEY";
+		}
+		if (to == UNRET && method_dds && !is_gone(k->state[KASP_DNSKEY])) {
 			return "double-DS: its DNSKEY goes first";
 		}
 		return NULL;
@@ -293,8 +372,7 @@ static const char *order(const plan_t *P, const kasp_key_t *k, kasp_record_t r, 
 		    k->state[KASP_DS] != OMNI) {
 			return "double-DS: its DS is not yet at the parent everywhere";
 		}
-		if (to == UNRET && (!P->p->double_ds || P->p->insecure) &&
-		    !is_gone(k->state[KASP_DS])) {
+		if (to == UNRET && !method_dds && !is_gone(k->state[KASP_DS])) {
 			return "its DS is still at the parent";
 		}
 		if (to == UNRET && alg_stays(P, k) && !is_gone(k->state[KASP_ZRRSIG])) {
@@ -308,6 +386,14 @@ static const char *order(const plan_t *P, const kasp_key_t *k, kasp_record_t r, 
 					return "algorithm leaving: its DS goes first";
 				}
 			}
+		}
+		if (to == UNRET && to_revoke(P, k) && k->revoked == 0) {
+			return "RFC 5011: it is not yet revoked";
+		}
+		if (to == UNRET && to_revoke(P, k) &&
+		    P->in->now < k->revoked + (int64_t)P->p->remove_hold_down) {
+			*wake = k->revoked + (int64_t)P->p->remove_hold_down;
+			return "RFC 5011 remove hold-down: it is revoked";
 		}
 		return NULL;
 	case KASP_ZRRSIG:
@@ -377,6 +463,69 @@ static int add_action(kasp_plan_t *out, kasp_action_t a)
 	return KASP_OK;
 }
 
+/* t (UNIX seconds) as "YYYY-MM-DD HH:MM:SS UTC" in buf. */
+static const char *utc(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (gmtime_r(&tt, &tm) == NULL || strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0) {
+		snprintf(buf, len, "%lld", (long long)t);
+	}
+	return buf;
+}
+
+/* Whether the three rules hold for the working keys, or, where one does
+ * not, it did not hold with k as `before` either (the initial signing).
+ * Otherwise *broken gets the rule that would break. */
+static bool rules_allow(plan_t *P, kasp_key_t *k, const kasp_key_t *before, int *broken)
+{
+	for (int rule = 1; rule <= 3; rule++) {
+		if (kasp_plan_rule(rule, P->keys, P->n, P->p->insecure)) {
+			continue;
+		}
+		kasp_key_t tried = *k;
+		*k = *before;
+		bool held = kasp_plan_rule(rule, P->keys, P->n, P->p->insecure);
+		*k = tried;
+		if (held) {
+			*broken = rule;
+			return false;
+		}
+	}
+	return true;
+}
+
+/* RFC 5011: revokes retiring key k once its DS is gone, and its data
+ * signatures unless its algorithm leaves (a revoked key validates nothing
+ * but itself); its DNSKEY then stays remove_hold_down. *moved when done. */
+static int revoke(plan_t *P, kasp_key_t *k, bool *moved)
+{
+	*moved = false;
+	if (!to_revoke(P, k) || k->revoked > 0 || !is_gone(k->state[KASP_DS]) ||
+	    (alg_stays(P, k) && !is_gone(k->state[KASP_ZRRSIG]))) {
+		return KASP_OK; /* the DNSKEY's step says what it waits for */
+	}
+	if (k->state[KASP_KRRSIG] != RUM && k->state[KASP_KRRSIG] != OMNI) {
+		block(P, 0,
+		      "key %u: RFC 5011: cannot revoke a key that does not sign the DNSKEY RRset",
+		      k->tag);
+		return KASP_OK;
+	}
+	kasp_key_t before = *k;
+	k->revoked = P->in->now;
+	int broken = 0;
+	if (!rules_allow(P, k, &before, &broken)) {
+		*k = before;
+		block(P, 0, "key %u: RFC 5011 revocation would break rule %d", k->tag, broken);
+		return KASP_OK;
+	}
+	*moved = true;
+	return add_action(P->out, (kasp_action_t){.kind = KASP_ACT_REVOKE,
+	                                          .key = k->id,
+	                                          .role = k->role,
+	                                          .algorithm = k->algorithm});
+}
+
 /* Tries record r of key k one step on; *moved when it did. */
 static int step(plan_t *P, kasp_key_t *k, kasp_record_t r, bool *moved)
 {
@@ -398,7 +547,19 @@ static int step(plan_t *P, kasp_key_t *k, kasp_record_t r, bool *moved)
 			return KASP_OK;
 		}
 	}
-	const char *why = order(P, k, r, to);
+	if (from == KASP_HIDDEN && to == RUM && k->goal && P->p->require_backup &&
+	    P->in->backup_confirmed != NULL && P->in->backup_confirmed[k - P->keys] == 0) {
+		P->unconfirmed = true; /* reported once for the key */
+		return KASP_OK;
+	}
+	int64_t wake = 0;
+	const char *why = order(P, k, r, to, &wake);
+	if (why != NULL && wake > 0) {
+		char at[32];
+		block(P, wake, "key %u %s %s: %s (until %s)", k->tag, kasp_record_name(r),
+		      kasp_state_name(to), why, utc(wake, at, sizeof(at)));
+		return KASP_OK;
+	}
 	if (why != NULL) {
 		block(P, 0, "key %u %s %s: %s", k->tag, kasp_record_name(r), kasp_state_name(to),
 		      why);
@@ -410,19 +571,12 @@ static int step(plan_t *P, kasp_key_t *k, kasp_record_t r, bool *moved)
 	if (r == KASP_DNSKEY && k->state[KASP_KRRSIG] != KASP_NA) {
 		k->state[KASP_KRRSIG] = to;
 	}
-	for (int rule = 1; rule <= 3; rule++) {
-		bool after = kasp_plan_rule(rule, P->keys, P->n, P->p->insecure);
-		if (after) {
-			continue;
-		}
-		kasp_key_t tried = *k;
+	int broken = 0;
+	if (!rules_allow(P, k, &before, &broken)) {
 		*k = before;
-		if (kasp_plan_rule(rule, P->keys, P->n, P->p->insecure)) {
-			block(P, 0, "key %u %s %s: would break rule %d", k->tag,
-			      kasp_record_name(r), kasp_state_name(to), rule);
-			return KASP_OK;
-		}
-		*k = tried; /* the rule did not hold before either */
+		block(P, 0, "key %u %s %s: would break rule %d", k->tag, kasp_record_name(r),
+		      kasp_state_name(to), broken);
+		return KASP_OK;
 	}
 	k->changed[r] = P->in->now;
 	int ret = add_action(P->out, (kasp_action_t){.kind = KASP_ACT_SET,
@@ -561,10 +715,23 @@ int kasp_plan(const kasp_plan_policy_t *p, const kasp_key_t *keys, size_t n,
 				continue;
 			}
 			static const kasp_record_t order_of[] = {KASP_DS, KASP_DNSKEY, KASP_ZRRSIG};
+			P.unconfirmed = false;
 			for (size_t r = 0; r < 3 && ret == KASP_OK; r++) {
 				bool moved = false;
-				ret = step(&P, k, order_of[r], &moved);
+				if (order_of[r] == KASP_DNSKEY) {
+					ret = revoke(&P, k, &moved); /* after its DS left */
+					any = any || moved;
+				}
+				if (ret == KASP_OK) {
+					ret = step(&P, k, order_of[r], &moved);
+				}
 				any = any || moved;
+			}
+			if (P.unconfirmed) {
+				block(&P, 0,
+				      "key %u: waiting for the operator to confirm its backup "
+				      "(signer key backup-done)",
+				      k->tag);
 			}
 		}
 	}

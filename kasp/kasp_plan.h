@@ -29,8 +29,30 @@
  *   - and the three chain-of-trust rules hold after the step (or did not
  *     hold before it: the initial signing): (1) a DS is always at the
  *     parent, (2) it always leads to a DNSKEY that signs the DNSKEY RRset,
- *     (3) the zone's data is always signed by a DNSKEY every cache has, each
- *     rule with the swap patterns of Mekking's rollover model.
+ *     (3) the zone's data is always signed by a DNSKEY every cache has, and
+ *     by one of each algorithm a cache may hold a DS of (a validator
+ *     hardened against downgrades wants that algorithm), each rule with the
+ *     swap patterns of Mekking's rollover model.
+ *
+ * RFC 5011 mode (rfc5011; double-KSK only: double_ds is then ignored, and
+ * the policy refuses the pair) changes two steps of a KSK or CSK rollover:
+ *   - add hold-down: a KSK introduced while another KSK has a DS out (a
+ *     rollover, not the initial signing) has its DNSKEY published (its
+ *     KRRSIG with it: an extra signature by a key no validator trusts yet is
+ *     harmless) but its DS is not submitted, so that it does not take over
+ *     the chain and the old KSK is not retired, until add_hold_down has
+ *     passed since its DNSKEY became omnipresent: every validator has seen
+ *     it that long (RFC 5011 2.4.1; the policy's Ikey + Ihold);
+ *   - revocation: a retiring KSK or CSK whose DNSKEY is published, once its
+ *     DS is gone (and its data signatures, unless its algorithm leaves), is
+ *     revoked (KASP_ACT_REVOKE: published with the REVOKE bit, still signing
+ *     the DNSKEY RRset itself, RFC 5011 2.1) and its DNSKEY withdrawn only
+ *     remove_hold_down after that revocation was published. The rules count
+ *     a revoked key in no chain: a validator uses it for nothing else.
+ * require_backup: a key to be introduced whose backup the operator has not
+ * confirmed (input backup_confirmed) moves no record out of hidden; its
+ * predecessor stays in service, as the rules keep it while it is hidden.
+ *
  * Rollovers start when a key's lifetime (from its first publication) comes
  * within the DNSKEY TTL plus propagation delay of its end, on an operator's
  * command, or when the policy's algorithm or key roles change; a successor
@@ -63,8 +85,12 @@ typedef struct {
 	uint32_t ds_ttl;                   /* the parent's */
 	uint32_t parent_propagation_delay; /* from the parent's primary to its secondaries */
 	uint32_t poll_interval;            /* parental agents polled at this interval */
-	uint32_t sign_delay;  /* validity - refresh + jitter: every old signature replaced */
-	uint32_t purge_after; /* a key left the key set this long before it leaves the token */
+	uint32_t sign_delay;       /* validity - refresh + jitter: every old signature replaced */
+	uint32_t purge_after;      /* a key left the key set this long before it leaves the token */
+	bool rfc5011;              /* RFC 5011: add hold-down, REVOKE before removal (above) */
+	uint32_t add_hold_down;    /* a new KSK's DNSKEY omnipresent this long before its DS */
+	uint32_t remove_hold_down; /* a revoked KSK published this long before withdrawal */
+	bool require_backup;       /* a new key waits for its backup to be confirmed */
 } kasp_plan_policy_t;
 
 /* What the planner needs of policy p (borrowed for the call); a hidden key
@@ -77,6 +103,8 @@ typedef struct {
 	bool clock_ack;         /* an operator accepted the clock's jump forward */
 	unsigned roll;          /* KASP_ROLE_* to roll now (an operator's command) */
 	const int64_t *removed; /* per key: when it left the key set (0: in it); may be NULL */
+	const int64_t *backup_confirmed; /* per key: when an operator confirmed its backup (0:
+	                                  * not yet); NULL: every key's is */
 } kasp_plan_input_t;
 
 typedef enum {
@@ -86,6 +114,9 @@ typedef enum {
 	KASP_ACT_SET,      /* key's record to state: publish it, then record the time */
 	KASP_ACT_REMOVE,   /* key out of the zone's key set: every record hidden */
 	KASP_ACT_PURGE,    /* key out of the token: purge_after passed since REMOVE */
+	KASP_ACT_REVOKE,   /* RFC 5011: publish key's DNSKEY with the REVOKE bit (flags |
+	                    * 0x0080, a new tag), still self-signed; then record the time
+	                    * (kasp_key_t.revoked) */
 } kasp_action_kind_t;
 
 typedef struct {
@@ -119,7 +150,8 @@ int kasp_plan(const kasp_plan_policy_t *p, const kasp_key_t *keys, size_t n,
 void kasp_plan_deinit(kasp_plan_t *out);
 
 /* The chain-of-trust rules over n keys (tests, audits): true if rule (1, 2
- * or 3) holds with these states, insecure as in kasp_plan_policy_t. */
+ * or 3) holds with these states, insecure as in kasp_plan_policy_t. A
+ * revoked key's DNSKEY and signatures count in no chain. */
 bool kasp_plan_rule(int rule, const kasp_key_t *keys, size_t n, bool insecure);
 
 #endif

@@ -10,11 +10,13 @@
 
 enum {
 	OPT_SHA384 = CLI_RPC_OPT_FIRST_FREE,
+	OPT_FORMAT,
 };
 
 typedef struct {
 	cli_rpc_opts_t rpc;
 	bool sha384;
+	const char *format;
 	int argc; /* positional arguments left */
 	char **argv;
 	char what[300];
@@ -156,6 +158,128 @@ static int run_ds(key_args_t *a)
 	return ret;
 }
 
+/* One request to signerd whose answer is a status and a message (key
+ * commands). */
+static int call_simple(key_args_t *a, Signer__V1__Request *req)
+{
+	cli_rpc_t r;
+	int ret = cli_rpc_connect(&a->rpc, CLI_RPC_TIMEOUT_QUERY, a->what, &r);
+	if (ret != CLI_EXIT_OK) {
+		return ret;
+	}
+	Signer__V1__Response *resp = NULL;
+	if (!cli_rpc_call(&r, req, &resp)) {
+		cli_rpc_close(&r);
+		return CLI_EXIT_FAIL;
+	}
+	if (a->rpc.json) {
+		cli_json_t j;
+		cli_json_begin(&j, stdout);
+		cli_json_str(&j, "message", resp->message);
+		cli_json_end(&j);
+	} else {
+		printf("%s\n", resp->message);
+	}
+	signer__v1__response__free_unpacked(resp, NULL);
+	cli_rpc_close(&r);
+	return CLI_EXIT_OK;
+}
+
+static int key_command(key_args_t *a, Signer__V1__KeyCommand__Op op, const char *key,
+                       const char *role)
+{
+	Signer__V1__KeyCommand kc = SIGNER__V1__KEY_COMMAND__INIT;
+	kc.zone = a->argv[0];
+	kc.op = op;
+	kc.key = (char *)(key != NULL ? key : "");
+	kc.role = (char *)(role != NULL ? role : "");
+	Signer__V1__Request req = SIGNER__V1__REQUEST__INIT;
+	req.op_case = SIGNER__V1__REQUEST__OP_KEY_COMMAND;
+	req.key_command = &kc;
+	return call_simple(a, &req);
+}
+
+static int run_ds_seen(key_args_t *a)
+{
+	return key_command(a, SIGNER__V1__KEY_COMMAND__OP__DS_SEEN, a->argv[1], NULL);
+}
+
+static int run_ds_gone(key_args_t *a)
+{
+	return key_command(a, SIGNER__V1__KEY_COMMAND__OP__DS_GONE, a->argv[1], NULL);
+}
+
+static int run_backup_done(key_args_t *a)
+{
+	return key_command(a, SIGNER__V1__KEY_COMMAND__OP__BACKUP_DONE, a->argv[1], NULL);
+}
+
+static int run_roll(key_args_t *a)
+{
+	return key_command(a, SIGNER__V1__KEY_COMMAND__OP__ROLL, NULL, a->argv[1]);
+}
+
+static int run_clock_ack(key_args_t *a)
+{
+	return key_command(a, SIGNER__V1__KEY_COMMAND__OP__CLOCK_ACK, NULL, NULL);
+}
+
+static int run_trust_anchor(key_args_t *a)
+{
+	static const struct {
+		const char *name;
+		Signer__V1__KeyExport__Format format;
+	} formats[] = {{"unbound", SIGNER__V1__KEY_EXPORT__FORMAT__UNBOUND},
+	               {"bind", SIGNER__V1__KEY_EXPORT__FORMAT__BIND},
+	               {"ds", SIGNER__V1__KEY_EXPORT__FORMAT__ANCHOR_DS},
+	               {"dnskey", SIGNER__V1__KEY_EXPORT__FORMAT__DNSKEY}};
+	Signer__V1__KeyExport ke = SIGNER__V1__KEY_EXPORT__INIT;
+	ke.zone = a->argv[0];
+	ke.sha384 = a->sha384;
+	ke.format = SIGNER__V1__KEY_EXPORT__FORMAT__UNBOUND;
+	bool known = a->format == NULL;
+	for (size_t i = 0; !known && i < sizeof(formats) / sizeof(formats[0]); i++) {
+		if (strcmp(a->format, formats[i].name) == 0) {
+			ke.format = formats[i].format;
+			known = true;
+		}
+	}
+	if (!known) {
+		cli_error("%s: --format must be unbound, bind, ds or dnskey, not '%s'", a->what,
+		          a->format);
+		return CLI_EXIT_USAGE;
+	}
+	Signer__V1__Request req = SIGNER__V1__REQUEST__INIT;
+	req.op_case = SIGNER__V1__REQUEST__OP_KEY_EXPORT;
+	req.key_export = &ke;
+	cli_rpc_t r;
+	int ret = cli_rpc_connect(&a->rpc, CLI_RPC_TIMEOUT_QUERY, a->what, &r);
+	if (ret != CLI_EXIT_OK) {
+		return ret;
+	}
+	Signer__V1__Response *resp = NULL;
+	if (!cli_rpc_call(&r, &req, &resp)) {
+		cli_rpc_close(&r);
+		return CLI_EXIT_FAIL;
+	}
+	const char *text = resp->body_case == SIGNER__V1__RESPONSE__BODY_TEXT ? resp->text : "";
+	if (text[0] == '\0') {
+		cli_error("%s: no key of the zone is published yet", a->what);
+		ret = CLI_EXIT_FAIL;
+	} else if (a->rpc.json) {
+		cli_json_t j;
+		cli_json_begin(&j, stdout);
+		cli_json_str(&j, "zone", a->argv[0]);
+		cli_json_str(&j, "trust_anchor", text);
+		cli_json_end(&j);
+	} else {
+		fputs(text, stdout);
+	}
+	signer__v1__response__free_unpacked(resp, NULL);
+	cli_rpc_close(&r);
+	return ret;
+}
+
 typedef struct {
 	const char *name;
 	int (*run)(key_args_t *a);
@@ -172,7 +296,32 @@ static const subcommand_t subcommands[] = {
          0},
         {"ds", run_ds, "signer key ds ZONE [--sha384]",
          "Prints the DS records of the zone's KSKs and CSKs (SHA-256; --sha384 adds\n"
-         "SHA-384), one per line, for the parent zone.\n",
+         "SHA-384), one per line, for the parent zone. For a zone with a policy: the\n"
+         "DS records the parent should have now (keys whose DS is submitted or in place).\n",
+         1},
+        {"ds-seen", run_ds_seen, "signer key ds-seen ZONE KEY",
+         "Tells the key manager that KEY's DS (KEY: key tag or CKA_ID) is now at every\n"
+         "server of the parent: the evidence a rollover waits for when no parental agent\n"
+         "is polled. The DS TTL and the parent's propagation delay count from now.\n",
+         2},
+        {"ds-gone", run_ds_gone, "signer key ds-gone ZONE KEY",
+         "Tells the key manager that KEY's DS is gone from every server of the parent.\n", 2},
+        {"roll", run_roll, "signer key roll ZONE ksk|zsk|csk|all",
+         "Starts a rollover of the role's key now (an emergency rollover): a successor\n"
+         "is generated and takes over as safely as a scheduled rollover.\n",
+         2},
+        {"clock-ack", run_clock_ack, "signer key clock-ack ZONE",
+         "Accepts a jump of the clock forward: the key manager acts on nothing after a\n"
+         "jump of more than an hour until an operator runs this.\n",
+         1},
+        {"backup-done", run_backup_done, "signer key backup-done ZONE KEY",
+         "Confirms that KEY has been backed up from its HSM (policy require_backup: a\n"
+         "new key is not used before).\n",
+         2},
+        {"trust-anchor", run_trust_anchor,
+         "signer key trust-anchor ZONE [--format unbound|bind|ds|dnskey] [--sha384]",
+         "Prints a trust anchor for the zone's published KSKs/CSKs: unbound (default;\n"
+         "for trust-anchor-file), bind (trust-anchors clause), ds or dnskey lines.\n",
          1},
 };
 
@@ -193,6 +342,7 @@ int cli_key_main(int argc, char **argv)
 	const subcommand_t *sub = &subcommands[index];
 	static const struct option longopts[] = {
 	        {"sha384", no_argument, NULL, OPT_SHA384},
+	        {"format", required_argument, NULL, OPT_FORMAT},
 	        CLI_RPC_OPTIONS,
 	        {NULL, 0, NULL, 0},
 	};
@@ -211,6 +361,9 @@ int cli_key_main(int argc, char **argv)
 			return CLI_EXIT_OK;
 		case OPT_SHA384:
 			a.sha384 = true;
+			break;
+		case OPT_FORMAT:
+			a.format = optarg;
 			break;
 		default:
 			if (!cli_rpc_option(&a.rpc, opt, optarg, &ok)) {

@@ -28,6 +28,7 @@ enum {
 	OPT_ZSK,
 	OPT_CSK,
 	OPT_KEY_TOKEN,
+	OPT_POLICY,
 	OPT_NSEC3,
 	OPT_ITERATIONS,
 	OPT_SALT,
@@ -60,6 +61,7 @@ typedef struct {
 	cli_rpc_opts_t rpc;
 	strlist_t ksk, zsk, csk;
 	const char *key_token;
+	const char *policy;
 	bool nsec3, nsec3_params;
 	uint32_t iterations;
 	uint8_t salt[255];
@@ -254,6 +256,34 @@ static void json_status(cli_json_t *j, const Signer__V1__ZoneStatus *st)
 	if (st->config != NULL) {
 		json_config(j, st->config);
 	}
+	if (st->config != NULL && st->config->policy[0] != '\0') {
+		cli_json_str(j, "kasp_blocked", st->kasp_blocked);
+		cli_json_str(j, "parent_poll", st->parent_poll);
+		cli_json_time(j, "kasp_next", st->kasp_next);
+		cli_json_arr(j, "key_states");
+		for (size_t i = 0; i < st->n_keys; i++) {
+			const Signer__V1__KeyState *k = st->keys[i];
+			cli_json_obj(j, NULL);
+			cli_json_uint(j, "key_tag", k->key_tag);
+			cli_json_uint(j, "algorithm", k->algorithm);
+			cli_json_str(j, "role", k->role);
+			cli_json_str(j, "token", k->token);
+			cli_json_str(j, "id", k->id);
+			cli_json_bool(j, "goal", k->goal);
+			cli_json_str(j, "ds", k->ds);
+			cli_json_str(j, "dnskey", k->dnskey);
+			cli_json_str(j, "krrsig", k->krrsig);
+			cli_json_str(j, "zrrsig", k->zrrsig);
+			cli_json_time(j, "created", k->created);
+			cli_json_time(j, "published", k->published);
+			cli_json_time(j, "ds_seen", k->ds_seen);
+			cli_json_time(j, "ds_gone", k->ds_gone);
+			cli_json_time(j, "removed", k->removed);
+			cli_json_time(j, "purged", k->purged);
+			cli_json_close(j);
+		}
+		cli_json_close(j);
+	}
 }
 
 /* A duration of the configuration; 0 is the daemon's default. */
@@ -339,8 +369,25 @@ static void print_status(const Signer__V1__ZoneStatus *st, bool json)
 	} else {
 		printf("DNSKEY TTL:          the SOA's TTL\n");
 	}
-	if (c->policy[0] != '\0') {
-		printf("policy:              %s\n", c->policy);
+	if (c->policy[0] == '\0') {
+		return;
+	}
+	printf("policy:              %s\n", c->policy);
+	for (size_t i = 0; i < st->n_keys; i++) {
+		const Signer__V1__KeyState *k = st->keys[i];
+		if (k->purged != 0) {
+			continue;
+		}
+		printf("%-21s%s %u alg %u %s: DS %s, DNSKEY %s, KRRSIG %s, ZRRSIG %s%s\n",
+		       i == 0 ? "key states:" : "", k->role, k->key_tag, k->algorithm,
+		       k->goal ? "in" : "out", k->ds, k->dnskey, k->krrsig, k->zrrsig,
+		       k->removed ? " (left the key set)" : "");
+	}
+	cli_rpc_time_str(st->kasp_next, t1, sizeof(t1));
+	printf("key manager next:    %s\n", t1);
+	printf("rollover waits for:  %s\n", st->kasp_blocked[0] ? st->kasp_blocked : "nothing");
+	if (st->parent_poll[0] != '\0') {
+		printf("last parent poll:    %s\n", st->parent_poll);
 	}
 }
 
@@ -359,12 +406,24 @@ static bool serial_policy_ok(const char *s)
 
 static int run_add(zone_args_t *a)
 {
-	if (a->csk.n > 0 && (a->ksk.n > 0 || a->zsk.n > 0)) {
+	if (a->policy != NULL &&
+	    (a->csk.n > 0 || a->ksk.n > 0 || a->zsk.n > 0 || a->nsec3 || a->validity ||
+	     a->refresh || a->jitter || a->inception || a->dnskey_ttl)) {
+		cli_error("%s: --policy gives the keys, timing and denial: no --ksk, --zsk, --csk, "
+		          "--nsec3 or timing option with it",
+		          a->what);
+		return CLI_EXIT_USAGE;
+	}
+	if (a->policy != NULL) {
+		/* keys, denial and timing: the policy's */
+	} else if (a->csk.n > 0 && (a->ksk.n > 0 || a->zsk.n > 0)) {
 		cli_error("%s: give --ksk and --zsk, or --csk, not both", a->what);
 		return CLI_EXIT_USAGE;
 	}
-	if (a->csk.n == 0 && (a->ksk.n == 0 || a->zsk.n == 0)) {
-		cli_error("%s: the zone needs keys: --ksk KEY --zsk KEY, or --csk KEY", a->what);
+	if (a->policy == NULL && a->csk.n == 0 && (a->ksk.n == 0 || a->zsk.n == 0)) {
+		cli_error("%s: the zone needs keys: --ksk KEY --zsk KEY, or --csk KEY (or --policy "
+		          "NAME)",
+		          a->what);
 		return CLI_EXIT_USAGE;
 	}
 	if (a->nsec3_params && !a->nsec3) {
@@ -419,6 +478,7 @@ static int run_add(zone_args_t *a)
 	zc.jitter = a->jitter;
 	zc.inception_offset = a->inception;
 	zc.dnskey_ttl = a->dnskey_ttl;
+	zc.policy = (char *)(a->policy != NULL ? a->policy : "");
 	Signer__V1__ZoneAdd add = SIGNER__V1__ZONE_ADD__INIT;
 	add.config = &zc;
 	Signer__V1__Request req = SIGNER__V1__REQUEST__INIT;
@@ -1227,7 +1287,8 @@ static int run_watch(zone_args_t *a)
 
 static const subcommand_t subcommands[] = {
         {"add", run_add,
-         "signer zone add ZONE (--ksk KEY --zsk KEY | --csk KEY) [--key-token TOKEN]\n"
+         "signer zone add ZONE --policy NAME\n"
+         "       signer zone add ZONE (--ksk KEY --zsk KEY | --csk KEY) [--key-token TOKEN]\n"
          "           [--nsec3 [--iterations N] [--salt HEX] [--opt-out]]\n"
          "           [--serial keep|increment|unixtime|datecounter] [--validity D]\n"
          "           [--refresh D] [--jitter D] [--inception-offset D] [--dnskey-ttl D]",
@@ -1235,7 +1296,10 @@ static const subcommand_t subcommands[] = {
          "PKCS#11 URI in the token named by --key-token (default: the first token);\n"
          "--ksk, --zsk and --csk may be repeated. Durations take s m h d w suffixes;\n"
          "unset ones take signerd's defaults (validity 14d, refresh 5d, jitter 12h,\n"
-         "inception offset 1h, DNSKEY TTL: the SOA's; serial policy increment).\n",
+         "inception offset 1h, DNSKEY TTL: the SOA's; serial policy increment).\n"
+         "With --policy (a policy of signer.yaml, or \"default\"), signerd generates the\n"
+         "keys in the token and rolls them; timing and denial are the policy's\n"
+         "(--serial may still be given).\n",
          1, 1},
         {"remove", run_remove, "signer zone remove ZONE",
          "Removes a zone from signerd (its published files stay).\n", 1, 1},
@@ -1291,6 +1355,7 @@ int cli_zone_main(int argc, char **argv)
 	        {"zsk", required_argument, NULL, OPT_ZSK},
 	        {"csk", required_argument, NULL, OPT_CSK},
 	        {"key-token", required_argument, NULL, OPT_KEY_TOKEN},
+	        {"policy", required_argument, NULL, OPT_POLICY},
 	        {"nsec3", no_argument, NULL, OPT_NSEC3},
 	        {"iterations", required_argument, NULL, OPT_ITERATIONS},
 	        {"salt", required_argument, NULL, OPT_SALT},
@@ -1360,6 +1425,9 @@ int cli_zone_main(int argc, char **argv)
 			break;
 		case OPT_REMOVE_FILE:
 			l = &a.remove_file;
+			break;
+		case OPT_POLICY:
+			a.policy = optarg;
 			break;
 		case OPT_KEY_TOKEN:
 			a.key_token = optarg;

@@ -850,6 +850,82 @@ static int load_cli(loader_t *l, yaml_node_t *node)
 	return ret;
 }
 
+/* Adds policy *p (moved: *p is zeroed) to the configuration; refuses a
+ * second policy of one name. */
+static int add_policy(loader_t *l, yaml_node_t *node, kasp_policy_t *p)
+{
+	struct config_doc *cd = l->cd;
+	config_t *c = &cd->config;
+	for (size_t i = 0; i < c->npolicies; i++) {
+		if (strcmp(c->policies[i].name, p->name) == 0) {
+			int ret = fail(l, node, CONFIG_ERR_VALUE, "policy '%s' defined twice",
+			               p->name);
+			kasp_policy_deinit(p);
+			return ret;
+		}
+	}
+	kasp_policy_t *v = realloc(c->policies, (c->npolicies + 1) * sizeof(*v));
+	if (v == NULL) {
+		kasp_policy_deinit(p);
+		return nomem(l, node);
+	}
+	c->policies = v;
+	c->policies[c->npolicies++] = *p;
+	memset(p, 0, sizeof(*p));
+	return CONFIG_OK;
+}
+
+/* policies: a list of KASP policies (kasp_policy.h), inline. */
+static int load_policies(loader_t *l, yaml_node_t *node)
+{
+	if (node->type != YAML_SEQUENCE_NODE) {
+		return fail(l, node, CONFIG_ERR_SYNTAX, "%s", "policies must be a list");
+	}
+	int ret = CONFIG_OK;
+	for (yaml_node_item_t *it = node->data.sequence.items.start;
+	     it < node->data.sequence.items.top && ret == CONFIG_OK; it++) {
+		yaml_node_t *item = yaml_document_get_node(l->doc, *it);
+		kasp_policy_t p;
+		char msg[512];
+		if (kasp_policy_from_yaml(l->doc, item, &p, msg, sizeof(msg)) != KASP_OK) {
+			/* "line N: ..." from kasp_policy: the file goes in front. */
+			const char *rest = strncmp(msg, "line ", 5) == 0 ? msg + 5 : NULL;
+			if (rest != NULL) {
+				snprintf(l->err, l->errlen, "%s:%s", l->path, rest);
+			} else {
+				snprintf(l->err, l->errlen, "%s:%lu: %s", l->path, line_of(item),
+				         msg);
+			}
+			return CONFIG_ERR_VALUE;
+		}
+		if (p.name == NULL) {
+			kasp_policy_deinit(&p);
+			return fail(l, item, CONFIG_ERR_VALUE, "%s", "a policy needs a name");
+		}
+		ret = add_policy(l, item, &p);
+	}
+	return ret;
+}
+
+/* policy_file: a file whose top level is "policies:" (kasp_policy.h). */
+static int load_policy_file(loader_t *l, yaml_node_t *node)
+{
+	char *path = NULL;
+	int ret = get_path(l, node, "policy_file", &path);
+	kasp_policy_t *ps = NULL;
+	size_t n = 0;
+	char msg[512];
+	if (ret == CONFIG_OK &&
+	    kasp_policies_load_file(path, &ps, &n, msg, sizeof(msg)) != KASP_OK) {
+		return fail(l, node, CONFIG_ERR_VALUE, "policy_file: %s", msg);
+	}
+	for (size_t i = 0; i < n && ret == CONFIG_OK; i++) {
+		ret = add_policy(l, node, &ps[i]);
+	}
+	kasp_policies_free(ps, n);
+	return ret;
+}
+
 static int load_root(loader_t *l, yaml_node_t *root)
 {
 	config_t *c = &l->cd->config;
@@ -882,6 +958,10 @@ static int load_root(loader_t *l, yaml_node_t *root)
 			ret = load_log(l, v);
 		} else if (strcmp(key, "client") == 0) {
 			ret = load_cli(l, v);
+		} else if (strcmp(key, "policies") == 0) {
+			ret = load_policies(l, v);
+		} else if (strcmp(key, "policy_file") == 0) {
+			ret = load_policy_file(l, v);
 		} else {
 			ret = fail(l, k, CONFIG_ERR_VALUE, "unknown key '%s'", key);
 		}
@@ -1003,6 +1083,7 @@ void config_free(config_t *config)
 		return;
 	}
 	struct config_doc *cd = (struct config_doc *)config;
+	kasp_policies_free(config->policies, config->npolicies);
 	for (size_t i = 0; i < cd->nowned; i++) {
 		free(cd->owned[i]);
 	}

@@ -39,6 +39,10 @@
  *   signing: {passes: 2, threads: 0} # zones signed at once (1..64); workers per pass
  *                                    # (0..256, 0: auto)
  *   log: {syslog: false, level: info} # err, warning, notice, info or debug
+ *   policies:                        # KASP policies, inline (kasp/kasp_policy.h);
+ *     - name: default                #   a zone added with --policy NAME gets its keys,
+ *       algorithm: ECDSAP256SHA256   #   timing and rollovers from it
+ *   policy_file: kasp.yaml           # or/and a file whose top level is "policies:"
  *   client:                          # the signer CLI's way to signerd
  *     server: "unix:/run/signer/signerd.sock"   # or "tls:host:port" (needs all three
  *     tls_cert: client.pem                      #   tls_ files)
@@ -63,6 +67,7 @@
 #include <stdint.h>
 
 #include "hsm/hsm_token.h"
+#include "kasp/kasp_policy.h"
 
 typedef enum {
 	CONFIG_OK = 0,
@@ -115,7 +120,9 @@ typedef struct {
 	unsigned passes;          /* zones signed at once */
 	unsigned threads;         /* workers per pass, 0: from the token's latency */
 	bool log_syslog;
-	int log_level;       /* syslog priority: LOG_ERR..LOG_DEBUG */
+	int log_level;           /* syslog priority: LOG_ERR..LOG_DEBUG */
+	kasp_policy_t *policies; /* KASP policies (kasp_policy.h), in file order */
+	size_t npolicies;
 	char *client_server; /* CLI: "unix:PATH" or "tls:HOST:PORT"; NULL: unix:server.socket */
 	char *client_tls_cert, *client_tls_key, *client_tls_ca;
 } config_t;

@@ -1063,6 +1063,67 @@ static void do_key_list(conn_t *c, uint64_t id)
 	free(list);
 }
 
+/* The DS records of a zone with a policy: the keys whose DS should be at
+ * the parent now (the key manager's "zone. TTL IN DS tag alg type HEX"
+ * lines, as records). */
+static int policy_ds(conn_t *c, const char *zone, bool sha384, Signer__V1__DsRecord ***out,
+                     size_t *n, char *err, size_t errlen)
+{
+	char *text = NULL;
+	if (dkasp_export(c->r->p.kasp, zone, KASP_EXPORT_DS, false, sha384, &text, err, errlen) !=
+	    SIGNER__V1__STATUS__OK) {
+		return -1;
+	}
+	size_t lines = 0;
+	for (const char *p = text; *p; p++) {
+		lines += *p == '\n';
+	}
+	Signer__V1__DsRecord **list = calloc(lines + 1, sizeof(*list));
+	size_t count = 0;
+	char *save = NULL;
+	for (char *line = list != NULL ? strtok_r(text, "\n", &save) : NULL; line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
+		unsigned tag, alg, type;
+		int off = 0;
+		if (sscanf(line, "%*s %*u IN DS %u %u %u %n", &tag, &alg, &type, &off) != 3 ||
+		    off == 0) {
+			continue;
+		}
+		const char *hex = line + off;
+		size_t dlen = strlen(hex) / 2;
+		Signer__V1__DsRecord *r = malloc(sizeof(*r));
+		uint8_t *dig = malloc(dlen + 1);
+		char *t = strdup(line);
+		if (r == NULL || dig == NULL || t == NULL) {
+			free(r);
+			free(dig);
+			free(t);
+			break;
+		}
+		for (size_t i = 0; i < dlen; i++) {
+			unsigned b = 0;
+			sscanf(hex + 2 * i, "%2x", &b);
+			dig[i] = (uint8_t)b;
+		}
+		signer__v1__ds_record__init(r);
+		r->key_tag = tag;
+		r->algorithm = alg;
+		r->digest_type = type;
+		r->digest.data = dig;
+		r->digest.len = dlen;
+		r->text = t;
+		list[count++] = r;
+	}
+	free(text);
+	if (list == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	*out = list;
+	*n = count;
+	return 0;
+}
+
 static void do_key_ds(conn_t *c, uint64_t id, const Signer__V1__KeyDs *req)
 {
 	if (!need_zone(c, id, req->zone, "DS", NULL)) {
@@ -1076,7 +1137,10 @@ static void do_key_ds(conn_t *c, uint64_t id, const Signer__V1__KeyDs *req)
 	Signer__V1__DsRecord **ds = NULL;
 	size_t n = 0;
 	char err[512];
-	if (dzone_ds(z, req->sha384, &ds, &n, err, sizeof(err)) != 0) {
+	int ret = dzone_policy(z) != NULL
+	                  ? policy_ds(c, dzone_name(z), req->sha384, &ds, &n, err, sizeof(err))
+	                  : dzone_ds(z, req->sha384, &ds, &n, err, sizeof(err));
+	if (ret != 0) {
 		reply(c, id, SIGNER__V1__STATUS__UNAVAILABLE, "DS of %s: %s", dzone_name(z), err);
 	} else {
 		Signer__V1__DsResult res = SIGNER__V1__DS_RESULT__INIT;
@@ -1092,6 +1156,88 @@ static void do_key_ds(conn_t *c, uint64_t id, const Signer__V1__KeyDs *req)
 		}
 		free(ds);
 	}
+	zonemgr_release(c->r->p.zones, z);
+}
+
+/* An operator's command to a zone's key manager. */
+static void do_key_command(conn_t *c, uint64_t id, const Signer__V1__KeyCommand *req)
+{
+	if (!need_operator(c, id, "key command")) {
+		return;
+	}
+	dzone_t *z = zonemgr_get(c->r->p.zones, req->zone);
+	if (z == NULL) {
+		reply(c, id, SIGNER__V1__STATUS__NOT_FOUND, "no zone %s", req->zone);
+		return;
+	}
+	char err[512] = "";
+	int64_t now = dclock_now(c->r->p.clock);
+	Signer__V1__Status st =
+	        dzone_policy(z) == NULL
+	                ? (snprintf(err, sizeof(err),
+	                            "%s has no policy: it signs with the keys it was added with",
+	                            dzone_name(z)),
+	                   SIGNER__V1__STATUS__BAD_REQUEST)
+	                : dkasp_command(c->r->p.kasp, dzone_name(z), req->op, req->key, req->role,
+	                                now, err, sizeof(err));
+	if (st == SIGNER__V1__STATUS__OK) {
+		dzone_wake(z, now);
+		zonemgr_kick(c->r->p.zones);
+		reply(c, id, st, "%s: done", dzone_name(z));
+	} else {
+		reply(c, id, st, "%s", err);
+	}
+	zonemgr_release(c->r->p.zones, z);
+}
+
+/* The DS set for the parent, or a trust anchor, as text. */
+static void do_key_export(conn_t *c, uint64_t id, const Signer__V1__KeyExport *req)
+{
+	if (!need_zone(c, id, req->zone, "key export", NULL)) {
+		return;
+	}
+	dzone_t *z = zonemgr_get(c->r->p.zones, req->zone);
+	if (z == NULL) {
+		reply(c, id, SIGNER__V1__STATUS__NOT_FOUND, "no zone %s", req->zone);
+		return;
+	}
+	kasp_export_format_t fmt = KASP_EXPORT_DS;
+	bool anchor = true;
+	switch (req->format) {
+	case SIGNER__V1__KEY_EXPORT__FORMAT__UNBOUND:
+		fmt = KASP_EXPORT_UNBOUND;
+		break;
+	case SIGNER__V1__KEY_EXPORT__FORMAT__BIND:
+		fmt = KASP_EXPORT_BIND;
+		break;
+	case SIGNER__V1__KEY_EXPORT__FORMAT__DNSKEY:
+		fmt = KASP_EXPORT_DNSKEY;
+		break;
+	case SIGNER__V1__KEY_EXPORT__FORMAT__ANCHOR_DS:
+		break;
+	default:
+		anchor = false;
+		break;
+	}
+	char err[512] = "";
+	char *text = NULL;
+	Signer__V1__Status st = SIGNER__V1__STATUS__BAD_REQUEST;
+	if (dzone_policy(z) == NULL) {
+		snprintf(err, sizeof(err), "%s has no policy: use signer key ds", dzone_name(z));
+	} else {
+		st = dkasp_export(c->r->p.kasp, dzone_name(z), fmt, anchor, req->sha384, &text, err,
+		                  sizeof(err));
+	}
+	if (st == SIGNER__V1__STATUS__OK) {
+		Signer__V1__Response resp = SIGNER__V1__RESPONSE__INIT;
+		resp.id = id;
+		resp.body_case = SIGNER__V1__RESPONSE__BODY_TEXT;
+		resp.text = text;
+		send_response(c, &resp);
+	} else {
+		reply(c, id, st, "%s", err);
+	}
+	free(text);
 	zonemgr_release(c->r->p.zones, z);
 }
 
@@ -1225,8 +1371,13 @@ static void do_clock_set(conn_t *c, uint64_t id, const Signer__V1__ClockSet *req
 		      "clock set: only with server.test_clock in the configuration");
 		return;
 	}
-	dclock_set_offset(c->r->p.clock, req->offset);
-	log_warn("clock moved by %lld s from the real time (testing)", (long long)req->offset);
+	if (req->jump) {
+		dclock_set_jump(c->r->p.clock, req->offset);
+	} else {
+		dclock_set_offset(c->r->p.clock, req->offset);
+	}
+	log_warn("clock moved by %lld s from the real time (testing%s)", (long long)req->offset,
+	         req->jump ? ", as a system clock jump" : "");
 	zonemgr_kick(c->r->p.zones);
 	reply(c, id, SIGNER__V1__STATUS__OK, "clock offset %lld s", (long long)req->offset);
 }
@@ -1292,6 +1443,12 @@ static void handle(conn_t *c, const Signer__V1__Request *req)
 		break;
 	case SIGNER__V1__REQUEST__OP_CLOCK_SET:
 		do_clock_set(c, id, req->clock_set);
+		break;
+	case SIGNER__V1__REQUEST__OP_KEY_COMMAND:
+		do_key_command(c, id, req->key_command);
+		break;
+	case SIGNER__V1__REQUEST__OP_KEY_EXPORT:
+		do_key_export(c, id, req->key_export);
 		break;
 	default:
 		reply(c, id, SIGNER__V1__STATUS__BAD_REQUEST, "unknown operation");

@@ -38,6 +38,7 @@ typedef struct {
 	zonemgr_t *zones;
 	hsm_ctx_t *hsm;
 	dclock_t *clock;
+	dkasp_t *kasp;      /* the key manager (key commands, exports) */
 	int64_t started_at; /* UNIX seconds */
 } daemon_rpc_params_t;
 

@@ -5,13 +5,14 @@
 void dclock_init(dclock_t *c)
 {
 	atomic_init(&c->offset, 0);
+	atomic_init(&c->jump, 0);
 }
 
 int64_t dclock_now(const dclock_t *c)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec + atomic_load(&c->offset);
+	return (int64_t)ts.tv_sec + atomic_load(&c->offset) + atomic_load(&c->jump);
 }
 
 void dclock_set_offset(dclock_t *c, int64_t offset)
@@ -22,4 +23,16 @@ void dclock_set_offset(dclock_t *c, int64_t offset)
 int64_t dclock_offset(const dclock_t *c)
 {
 	return atomic_load(&c->offset);
+}
+
+int64_t dclock_steady(const dclock_t *c)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec + atomic_load(&c->offset);
+}
+
+void dclock_set_jump(dclock_t *c, int64_t jump)
+{
+	atomic_store(&c->jump, jump);
 }

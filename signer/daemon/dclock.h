@@ -13,6 +13,8 @@
 
 typedef struct {
 	atomic_int_least64_t offset; /* seconds added to the real time */
+	atomic_int_least64_t jump;   /* seconds added to the wall clock only (a test's
+	                              * simulated system clock jump) */
 } dclock_t;
 
 void dclock_init(dclock_t *c);
@@ -21,5 +23,13 @@ int64_t dclock_now(const dclock_t *c);
 /* Sets the offset from the real time (seconds). */
 void dclock_set_offset(dclock_t *c, int64_t offset);
 int64_t dclock_offset(const dclock_t *c);
+
+/* Steady seconds: the monotonic clock plus the offset (not the jump). The
+ * enforcer compares its progress with the wall clock's to tell time that
+ * passed from a clock that jumped. */
+int64_t dclock_steady(const dclock_t *c);
+
+/* Sets the simulated jump (seconds added to dclock_now only). */
+void dclock_set_jump(dclock_t *c, int64_t jump);
 
 #endif

@@ -42,6 +42,7 @@ struct dzone {
 	char *dir;
 	Signer__V1__ZoneConfig *cfg; /* immutable after creation */
 	sign_zone_params_t params;   /* from cfg; timing.now set per pass */
+	const kasp_policy_t *policy; /* NULL: the keys of cfg */
 
 	pthread_mutex_t mu; /* guards the fields down to the next comment */
 	dzone_version_t *cur;
@@ -62,6 +63,7 @@ struct dzone {
 	uint64_t journal_at_snap; /* journal bytes when it was written */
 	uint64_t snap_size;       /* bytes of the snapshot file */
 	unsigned retry;           /* seconds of the next retry backoff */
+	uint64_t keyset_digest;   /* of the key set cur was signed with (0: unknown) */
 };
 
 static int64_t resign_time(const dzone_t *z, const dzone_version_t *v);
@@ -167,12 +169,73 @@ __attribute__((format(printf, 3, 4))) static Signer__V1__Status fail(char *err, 
 	return SIGNER__V1__STATUS__BAD_REQUEST;
 }
 
+static Signer__V1__Status read_serial_policy(dzone_t *z, char *err, size_t errlen)
+{
+	const Signer__V1__ZoneConfig *c = z->cfg;
+	z->params.serial = ZONE_SERIAL_INCREMENT;
+	if (c->serial_policy != NULL && c->serial_policy[0] != '\0' &&
+	    !zone_serial_policy_from_str(c->serial_policy, &z->params.serial)) {
+		return fail(err, errlen, "unknown serial policy \"%s\"", c->serial_policy);
+	}
+	return SIGNER__V1__STATUS__OK;
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Fills z->params from the zone's policy: keys, timing and denial come
+ * from it, so the configuration gives none of them. */
+static Signer__V1__Status read_policy(dzone_t *z, char *err, size_t errlen)
+{
+	const Signer__V1__ZoneConfig *c = z->cfg;
+	sign_zone_params_t *p = &z->params;
+	const kasp_policy_t *pol =
+	        z->env->kasp != NULL ? dkasp_policy(z->env->kasp, c->policy) : NULL;
+	if (pol == NULL) {
+		return fail(err, errlen, "no policy named '%s' in the configuration", c->policy);
+	}
+	if (c->n_keys > 0 || c->nsec3 != NULL || c->validity || c->refresh || c->jitter ||
+	    c->inception_offset || c->dnskey_ttl) {
+		return fail(err, errlen,
+		            "policy '%s' gives the keys, signature timing, DNSKEY TTL and denial: "
+		            "give none of them with it",
+		            pol->name);
+	}
+	p->timing.validity = pol->validity;
+	p->timing.refresh = pol->refresh;
+	p->timing.jitter = pol->jitter;
+	p->timing.inception_offset = pol->inception_offset;
+	if (sign_plan_timing_check(&p->timing) != SIGN_OK) {
+		return fail(err, errlen, "policy '%s': signature timing refused by the signer",
+		            pol->name);
+	}
+	p->dnskey_ttl = pol->dnskey_ttl;
+	if (pol->nsec3) {
+		p->nsec3 = true;
+		p->nsec3_params.iterations = pol->nsec3_iterations;
+		p->nsec3_params.opt_out = pol->nsec3_opt_out;
+		size_t n = pol->nsec3_salt != NULL ? strlen(pol->nsec3_salt) / 2 : 0;
+		for (size_t i = 0; i < n && i < sizeof(p->nsec3_params.salt); i++) {
+			p->nsec3_params.salt[i] = (uint8_t)(hexval(pol->nsec3_salt[2 * i]) << 4 |
+			                                    hexval(pol->nsec3_salt[2 * i + 1]));
+		}
+		p->nsec3_params.salt_len = (uint8_t)n;
+	}
+	z->policy = pol;
+	return read_serial_policy(z, err, errlen);
+}
+
 /* Fills z->params from z->cfg, checking it. */
 static Signer__V1__Status read_config(dzone_t *z, char *err, size_t errlen)
 {
 	const Signer__V1__ZoneConfig *c = z->cfg;
 	sign_zone_params_t *p = &z->params;
 	memset(p, 0, sizeof(*p));
+	if (c->policy != NULL && c->policy[0] != '\0') {
+		return read_policy(z, err, errlen);
+	}
 	p->timing.validity = c->validity ? c->validity : DEFAULT_VALIDITY;
 	p->timing.refresh = c->refresh ? c->refresh : DEFAULT_REFRESH;
 	p->timing.jitter = c->jitter ? c->jitter : DEFAULT_JITTER;
@@ -188,10 +251,9 @@ static Signer__V1__Status read_config(dzone_t *z, char *err, size_t errlen)
 		            p->timing.validity, p->timing.inception_offset, p->timing.refresh);
 	}
 	p->dnskey_ttl = c->dnskey_ttl;
-	p->serial = ZONE_SERIAL_INCREMENT;
-	if (c->serial_policy != NULL && c->serial_policy[0] != '\0' &&
-	    !zone_serial_policy_from_str(c->serial_policy, &p->serial)) {
-		return fail(err, errlen, "unknown serial policy \"%s\"", c->serial_policy);
+	Signer__V1__Status sst = read_serial_policy(z, err, errlen);
+	if (sst != SIGNER__V1__STATUS__OK) {
+		return sst;
 	}
 	if (c->nsec3 != NULL) {
 		p->nsec3 = true;
@@ -430,8 +492,11 @@ Signer__V1__Status dzone_create(const dzone_env_t *env, const Signer__V1__ZoneCo
 		return SIGNER__V1__STATUS__INTERNAL;
 	}
 	Signer__V1__Status st = zone_setup(z, err, errlen);
-	if (st == SIGNER__V1__STATUS__OK) {
+	if (st == SIGNER__V1__STATUS__OK && z->policy == NULL) {
 		st = check_keys(z, err, errlen);
+	} else if (st == SIGNER__V1__STATUS__OK &&
+	           dkasp_zone_add(env->kasp, z->name, z->policy->name, err, errlen) != 0) {
+		st = SIGNER__V1__STATUS__INTERNAL;
 	}
 	if (st != SIGNER__V1__STATUS__OK) {
 		dzone_free(z);
@@ -619,6 +684,8 @@ int dzone_open(const dzone_env_t *env, const char *dir, dzone_t **out, char *err
 		return -1;
 	}
 	if (zone_setup(z, err, errlen) != SIGNER__V1__STATUS__OK ||
+	    (z->policy != NULL &&
+	     dkasp_zone_add(env->kasp, z->name, z->policy->name, err, errlen) != 0) ||
 	    open_journal(z, err, errlen) != 0) {
 		dzone_free(z);
 		return -1;
@@ -660,6 +727,12 @@ static int rm_rf(const char *dir)
 
 int dzone_destroy_state(dzone_t *z)
 {
+	if (z->policy != NULL) {
+		char err[256];
+		if (dkasp_zone_remove(z->env->kasp, z->name, err, sizeof(err)) != 0) {
+			log_zone(LOG_ERR, z->name, "removing its keys: %s", err);
+		}
+	}
 	/* config.pb first: a crash half-way leaves no zone behind. */
 	char *p = path_join(z->dir, "config.pb");
 	if (p != NULL) {
@@ -734,6 +807,20 @@ Signer__V1__Alarm dzone_alarm(dzone_t *z, int64_t now)
 	return alarm_at(z, e, now);
 }
 
+void dzone_wake(dzone_t *z, int64_t when)
+{
+	pthread_mutex_lock(&z->mu);
+	if (when < z->next_event) {
+		z->next_event = when;
+	}
+	pthread_mutex_unlock(&z->mu);
+}
+
+const kasp_policy_t *dzone_policy(const dzone_t *z)
+{
+	return z->policy;
+}
+
 int64_t dzone_next_event(dzone_t *z)
 {
 	pthread_mutex_lock(&z->mu);
@@ -800,6 +887,9 @@ void dzone_status(dzone_t *z, int64_t now, Signer__V1__ZoneStatus *st)
 	signer__v1__zone_status__init(st);
 	st->config = config_copy(z->cfg);
 	status_tokens(z, st);
+	if (z->policy != NULL) {
+		dkasp_status(z->env->kasp, z->name, st);
+	}
 	pthread_mutex_lock(&z->mu);
 	if (z->cur != NULL) {
 		st->published = true;
@@ -841,6 +931,21 @@ void dzone_status_clear(Signer__V1__ZoneStatus *st)
 	st->n_tokens = 0;
 	st->config = NULL;
 	st->last_error = NULL;
+	for (size_t i = 0; i < st->n_keys; i++) {
+		signer__v1__key_state__free_unpacked(st->keys[i], NULL);
+	}
+	free(st->keys);
+	st->keys = NULL;
+	st->n_keys = 0;
+	/* Set by dkasp_status (malloc'ed) or still protobuf-c's empty string. */
+	if (st->kasp_blocked != protobuf_c_empty_string) {
+		free(st->kasp_blocked);
+	}
+	if (st->parent_poll != protobuf_c_empty_string) {
+		free(st->parent_poll);
+	}
+	st->kasp_blocked = NULL;
+	st->parent_poll = NULL;
 }
 
 bool dzone_read_deltas(dzone_t *z, uint32_t from_serial,
@@ -1402,6 +1507,70 @@ static bool hsm_failure(int st)
 	return st <= -1000 && st > -1100;
 }
 
+/* Whether rrset (may be NULL) holds exactly want's RDATA with ttl. */
+static bool rrset_is(const zone_rrset_t *rrset, const kasp_export_rrset_t *want, uint32_t ttl)
+{
+	size_t have = rrset != NULL ? rrset->count : 0;
+	if (have != want->n || (have > 0 && rrset->ttl != ttl)) {
+		return false;
+	}
+	for (size_t i = 0; i < want->n; i++) {
+		size_t pos = 0;
+		zone_rdata_t rd;
+		bool found = false;
+		while (!found && zone_rrset_next(rrset, &pos, &rd)) {
+			found = rd.len == want->rr[i].len &&
+			        memcmp(rd.data, want->rr[i].data, rd.len) == 0;
+		}
+		if (!found) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Sets the apex CDS and CDNSKEY RRsets of *work to the key manager's. */
+static int set_cds(dzone_t *z, const dkasp_pass_t *kp, zone_t **work, bool *work_owned)
+{
+	static const uint16_t types[2] = {ZONE_TYPE_CDS, ZONE_TYPE_CDNSKEY};
+	const kasp_export_rrset_t *want[2] = {&kp->cds_rr, &kp->cdnskey_rr};
+	zone_delta_t d;
+	zone_delta_init(&d);
+	bool same = true;
+	int ret = ZONE_OK;
+	for (int t = 0; t < 2 && ret == ZONE_OK; t++) {
+		const zone_rrset_t *have = zone_apex_rrset(*work, types[t]);
+		if (rrset_is(have, want[t], kp->cds_ttl)) {
+			continue;
+		}
+		same = false;
+		size_t pos = 0;
+		zone_rdata_t rd;
+		while (ret == ZONE_OK && have != NULL && zone_rrset_next(have, &pos, &rd)) {
+			ret = zone_delta_add(&d, false, z->apex, types[t], have->ttl, rd.data,
+			                     rd.len);
+		}
+		for (size_t i = 0; ret == ZONE_OK && i < want[t]->n; i++) {
+			ret = zone_delta_add(&d, true, z->apex, types[t], kp->cds_ttl,
+			                     want[t]->rr[i].data, (uint16_t)want[t]->rr[i].len);
+		}
+	}
+	zone_t *next = NULL;
+	if (ret == ZONE_OK && !same) {
+		ret = zone_delta_apply(*work, &d, ZONE_APPLY_UNSIGNED | ZONE_APPLY_CDS, NULL, NULL,
+		                       &next);
+	}
+	zone_delta_deinit(&d);
+	if (ret == ZONE_OK && next != NULL) {
+		if (*work_owned) {
+			zone_free(*work);
+		}
+		*work = next;
+		*work_owned = true;
+	}
+	return ret;
+}
+
 bool dzone_pass(dzone_t *z, dzone_change_t *changes, int64_t now, volatile atomic_bool *stop,
                 bool *retry)
 {
@@ -1419,6 +1588,10 @@ bool dzone_pass(dzone_t *z, dzone_change_t *changes, int64_t now, volatile atomi
 	bool published = false;
 	dzone_result_t r;
 	bool merging = true; /* until a run is refused as a whole */
+	dkasp_pass_t kp;
+	memset(&kp, 0, sizeof(kp));
+	bool kasp_failed = false;
+	int64_t kasp_next = INT64_MAX;
 	for (dzone_change_t *c = changes, *next; c != NULL; c = next) {
 		next = c->next;
 		memset(&r, 0, sizeof(r));
@@ -1452,7 +1625,23 @@ bool dzone_pass(dzone_t *z, dzone_change_t *changes, int64_t now, volatile atomi
 		}
 	}
 	bool due = cur != NULL && resign_time(z, cur) <= now;
-	if (napplied == 0 && !due) {
+	char err[512];
+	if (z->policy != NULL && (cur != NULL || napplied > 0) && !atomic_load(stop)) {
+		/* The key manager first: what it records needs a publication. */
+		if (dkasp_prepare(z->env->kasp, z->name, z->apex, now, &kp, err, sizeof(err)) !=
+		    0) {
+			kasp_failed = true;
+		} else {
+			kasp_next = kp.next;
+			due = due || kp.record;
+			if (kp.cds && (work != NULL) &&
+			    set_cds(z, &kp, &work, &work_owned) != ZONE_OK) {
+				snprintf(err, sizeof(err), "cannot set CDS/CDNSKEY");
+				kasp_failed = true;
+			}
+		}
+	}
+	if (napplied == 0 && !due && !kasp_failed) {
 		goto done;
 	}
 	memset(&r, 0, sizeof(r));
@@ -1462,8 +1651,11 @@ bool dzone_pass(dzone_t *z, dzone_change_t *changes, int64_t now, volatile atomi
 		finish_all(applied, &r);
 		goto done;
 	}
-	char err[512];
-	if (build_keyset(z, err, sizeof(err)) != 0) {
+	const sign_keyset_t *ks = &z->ks;
+	if (z->policy != NULL && !kasp_failed) {
+		ks = kp.ks;
+	}
+	if (kasp_failed || (z->policy == NULL && build_keyset(z, err, sizeof(err)) != 0)) {
 		log_zone(LOG_ERR, z->name, "cannot sign: %s", err);
 		set_error(z, now, err);
 		r.status = SIGNER__V1__STATUS__UNAVAILABLE;
@@ -1478,6 +1670,7 @@ bool dzone_pass(dzone_t *z, dzone_change_t *changes, int64_t now, volatile atomi
 	params.previous_serial = cur != NULL ? cur->serial : 0;
 	params.threads = z->env->threads;
 	params.verify_crypto = true;
+	params.prev_keyset_digest = z->keyset_digest;
 	params.report = sign_report;
 	params.ctx = z;
 	zone_t *signed_zone = NULL;
@@ -1485,10 +1678,10 @@ bool dzone_pass(dzone_t *z, dzone_change_t *changes, int64_t now, volatile atomi
 	int st = SIGN_ERR_WHOLE;
 	if (cur != NULL) {
 		/* Only the change and the signatures due for refresh are signed. */
-		st = sign_zone_update(work, cur->zone, &z->ks, &params, &signed_zone, &stats);
+		st = sign_zone_update(work, cur->zone, ks, &params, &signed_zone, &stats);
 	}
 	if (st == SIGN_ERR_WHOLE) {
-		st = sign_zone(work, cur != NULL ? cur->zone : NULL, &z->ks, &params, &signed_zone,
+		st = sign_zone(work, cur != NULL ? cur->zone : NULL, ks, &params, &signed_zone,
 		               &stats);
 	}
 	if (st != SIGN_OK) {
@@ -1504,6 +1697,9 @@ bool dzone_pass(dzone_t *z, dzone_change_t *changes, int64_t now, volatile atomi
 		if (hsm) {
 			/* Keys are looked up again: the token may have changed. */
 			z->ks_ready = false;
+			if (z->policy != NULL) {
+				dkasp_forget_keys(z->env->kasp, z->name);
+			}
 		}
 		*retry = hsm || napplied == 0;
 		goto done;
@@ -1541,6 +1737,13 @@ bool dzone_pass(dzone_t *z, dzone_change_t *changes, int64_t now, volatile atomi
 	dzone_version_unref(old);
 	published = true;
 	z->retry = RETRY_MIN;
+	z->keyset_digest = stats.keyset_digest;
+	if (z->policy != NULL &&
+	    dkasp_published(z->env->kasp, z->name, &kp, v->published_at, err, sizeof(err)) != 0) {
+		/* Planned again at the next pass, which publishes again. */
+		log_zone(LOG_ERR, z->name, "key states not recorded: %s", err);
+		kasp_next = now + RETRY_MIN;
+	}
 	log_zone(LOG_INFO, z->name,
 	         "published serial %u: %zu changes, %zu signatures made, %zu reused, "
 	         "%s, sign %.3f s, verify %.3f s",
@@ -1569,7 +1772,11 @@ done:
 	} else {
 		z->next_event = resign_time(z, cur);
 	}
+	if (kasp_next < z->next_event) {
+		z->next_event = kasp_next;
+	}
 	pthread_mutex_unlock(&z->mu);
 	dzone_version_unref(cur);
+	dkasp_pass_deinit(&kp);
 	return published;
 }

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "hsm/hsm_ctx.h"
+#include "signer/daemon/dkasp.h"
 #include "signer/zone/zone.h"
 #include "signer/zone/zone_diff.h"
 #include "signer/zone/zone_journal.h"
@@ -91,6 +92,7 @@ typedef struct {
 	const char *state_dir;
 	zone_journal_limits_t journal_limits;
 	unsigned threads; /* pipeline workers per pass (0: from latency) */
+	dkasp_t *kasp;    /* the key manager of zones with a policy */
 } dzone_env_t;
 
 typedef struct dzone dzone_t;
@@ -136,6 +138,13 @@ Signer__V1__Alarm dzone_alarm(dzone_t *z, int64_t now);
 
 /* When the next pass is due (UNIX seconds; INT64_MAX: none). Thread-safe. */
 int64_t dzone_next_event(dzone_t *z);
+
+/* Makes the next pass due at when (an operator's key command). Thread-safe. */
+void dzone_wake(dzone_t *z, int64_t when);
+
+/* The zone's policy, or NULL for a zone signed with the keys it was added
+ * with. Borrowed for the zone's life. */
+const kasp_policy_t *dzone_policy(const dzone_t *z);
 
 /* Calls fn for each delta of the journal from from_serial to the current
  * serial, oldest first (fn NULL: only looks). Returns true if the journal

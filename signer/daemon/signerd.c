@@ -23,6 +23,7 @@
 #include "signer/daemon/config.h"
 #include "signer/daemon/daemon_rpc.h"
 #include "signer/daemon/dclock.h"
+#include "signer/daemon/dkasp.h"
 #include "signer/daemon/log.h"
 #include "signer/daemon/zonemgr.h"
 
@@ -113,6 +114,7 @@ int main(int argc, char **argv)
 	int ret = 1;
 	hsm_ctx_t *hsm = NULL;
 	zonemgr_t *zones = NULL;
+	dkasp_t *kasp = NULL;
 	daemon_rpc_t *rpc = NULL;
 	config_t **old_configs = NULL;
 	size_t nold = 0;
@@ -126,7 +128,19 @@ int main(int argc, char **argv)
 		log_err("tokens: %s", hsm_detail_format(st, &detail, buf, sizeof(buf)));
 		goto done;
 	}
-	zonemgr_params_t zp = {.config = config, .hsm = hsm, .clock = &clock};
+	/* Test hooks (ci tests only): forced key-tag collisions, refused key
+	 * generation. */
+	const char *collide = getenv("SIGNER_TEST_KEYTAG_COLLISIONS");
+	dkasp_params_t kp = {.config = config,
+	                     .hsm = hsm,
+	                     .clock = &clock,
+	                     .test_tag_collisions = collide ? (unsigned)atoi(collide) : 0,
+	                     .test_keygen_fails = getenv("SIGNER_TEST_KEYGEN_FAIL") != NULL};
+	if (dkasp_open(&kp, &kasp, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		goto done;
+	}
+	zonemgr_params_t zp = {.config = config, .hsm = hsm, .clock = &clock, .kasp = kasp};
 	if (zonemgr_new(&zp, &zones, err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		goto done;
@@ -135,6 +149,7 @@ int main(int argc, char **argv)
 	                          .zones = zones,
 	                          .hsm = hsm,
 	                          .clock = &clock,
+	                          .kasp = kasp,
 	                          .started_at = dclock_now(&clock)};
 	/* The listeners first: binding the socket changes the process umask for
 	 * a moment, before any other thread writes files. */
@@ -182,6 +197,7 @@ done:
 	}
 	daemon_rpc_stop(rpc);
 	zonemgr_free(zones);
+	dkasp_close(kasp);
 	hsm_ctx_free(hsm);
 	for (size_t i = 0; i < nold; i++) {
 		config_free(old_configs[i]);

@@ -581,6 +581,7 @@ int zonemgr_new(const zonemgr_params_t *p, zonemgr_t **out, char *err, size_t er
 	m->env.journal_limits.max_bytes = p->config->journal_max_bytes;
 	m->env.journal_limits.max_age = p->config->journal_max_age;
 	m->env.threads = p->config->threads;
+	m->env.kasp = p->kasp;
 	atomic_init(&m->stop, false);
 	atomic_init(&m->probe_done, false);
 	pthread_mutex_init(&m->mu, NULL);

@@ -42,6 +42,7 @@ typedef struct {
 	const config_t *config;
 	hsm_ctx_t *hsm;
 	dclock_t *clock;
+	dkasp_t *kasp; /* the key manager of zones with a policy */
 } zonemgr_params_t;
 
 /* Loads every zone under <state_dir>/zones. A zone whose state cannot be

@@ -361,6 +361,10 @@ static const void *op_body(const Signer__V1__Request *r)
 		return r->subscribe;
 	case SIGNER__V1__REQUEST__OP_CLOCK_SET:
 		return r->clock_set;
+	case SIGNER__V1__REQUEST__OP_KEY_COMMAND:
+		return r->key_command;
+	case SIGNER__V1__REQUEST__OP_KEY_EXPORT:
+		return r->key_export;
 	default:
 		return NULL;
 	}
@@ -383,6 +387,8 @@ int rpc_frame_check_request(const Signer__V1__Request *r, char *err, size_t errl
 	case SIGNER__V1__REQUEST__OP_DAEMON_STATUS:
 	case SIGNER__V1__REQUEST__OP_SUBSCRIBE:
 	case SIGNER__V1__REQUEST__OP_CLOCK_SET:
+	case SIGNER__V1__REQUEST__OP_KEY_COMMAND:
+	case SIGNER__V1__REQUEST__OP_KEY_EXPORT:
 		break;
 	default:
 		return refuse(err, errlen, "unknown operation");
@@ -430,6 +436,25 @@ int rpc_frame_check_request(const Signer__V1__Request *r, char *err, size_t errl
 			return refuse(err, errlen, "clock_set: offset beyond 2^32 seconds");
 		}
 		return RPC_OK;
+	case SIGNER__V1__REQUEST__OP_KEY_COMMAND:
+		if ((int)r->key_command->op < SIGNER__V1__KEY_COMMAND__OP__DS_SEEN ||
+		    (int)r->key_command->op > SIGNER__V1__KEY_COMMAND__OP__BACKUP_DONE) {
+			return refuse(err, errlen, "key_command: unknown op %d",
+			              (int)r->key_command->op);
+		}
+		if (!short_enough(r->key_command->key, RPC_FRAME_MAX_KEY) ||
+		    !short_enough(r->key_command->role, RPC_FRAME_MAX_KEY)) {
+			return refuse(err, errlen, "key_command: key or role longer than %d bytes",
+			              RPC_FRAME_MAX_KEY);
+		}
+		return check_zone_name("key_command", r->key_command->zone, err, errlen);
+	case SIGNER__V1__REQUEST__OP_KEY_EXPORT:
+		if ((int)r->key_export->format < SIGNER__V1__KEY_EXPORT__FORMAT__DS ||
+		    (int)r->key_export->format > SIGNER__V1__KEY_EXPORT__FORMAT__ANCHOR_DS) {
+			return refuse(err, errlen, "key_export: unknown format %d",
+			              (int)r->key_export->format);
+		}
+		return check_zone_name("key_export", r->key_export->zone, err, errlen);
 	default:
 		return RPC_OK; /* no fields to check */
 	}

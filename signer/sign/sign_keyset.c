@@ -97,7 +97,7 @@ const sign_key_t *sign_keyset_find(const sign_keyset_t *ks, uint8_t alg, uint16_
 {
 	for (; *pos < ks->count; (*pos)++) {
 		const sign_key_t *k = &ks->keys[*pos];
-		if (k->published && k->alg->number == alg && k->tag == tag) {
+		if (k->alg->number == alg && k->tag == tag) {
 			(*pos)++;
 			return k;
 		}
@@ -117,6 +117,40 @@ bool sign_keyset_signs_type(const sign_key_t *key, uint16_t type)
 		return !keyset;
 	}
 	return false;
+}
+
+bool sign_keyset_signs(const sign_key_t *key)
+{
+	return key->active || key->active_keyset || key->retained;
+}
+
+/* FNV-1a, 64 bits. */
+static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	}
+	return h;
+}
+
+uint64_t sign_keyset_digest(const sign_keyset_t *ks)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < ks->count; i++) {
+		const sign_key_t *k = &ks->keys[i];
+		uint8_t f[8] = {k->alg->number,
+		                (uint8_t)(k->tag >> 8),
+		                (uint8_t)k->tag,
+		                (uint8_t)k->role,
+		                (uint8_t)(k->published | k->active << 1 | k->active_keyset << 2 |
+		                          k->retained << 3 | k->revoked << 4),
+		                (uint8_t)(k->dnskey_len >> 8),
+		                (uint8_t)k->dnskey_len,
+		                0xff};
+		h = fnv(h, f, sizeof(f));
+		h = fnv(h, k->dnskey, k->dnskey_len);
+	}
+	return h != 0 ? h : 1;
 }
 
 void sign_keyset_deinit(sign_keyset_t *ks)

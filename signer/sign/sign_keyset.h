@@ -4,7 +4,10 @@
  * (published: its DNSKEY is in the zone; active: it makes new RRSIGs;
  * retained: its valid RRSIGs may stay but it makes none; revoked: RFC 5011),
  * with its DNSKEY RDATA, key tag and a host-side verification key read from
- * the token once.
+ * the token once. Signing does not follow publication (RFC 6781 4.1.4, an
+ * algorithm rollover): an unpublished key that is active signs, and one
+ * that is retained keeps its RRSIGs, like a published one; only the DNSKEY
+ * RRset and the one-RRSIG-per-algorithm rule look at published.
  *
  * Life cycle: sign_keyset_init() -> sign_keyset_add() per key (reads the
  * public key from the token) -> use from any thread (immutable) ->
@@ -65,7 +68,7 @@ int sign_keyset_add(sign_keyset_t *ks, const hsm_key_t *key, const hsm_alg_t *al
 int sign_keyset_add_dnskey(sign_keyset_t *ks, const uint8_t *rdata, size_t len,
                            hsm_detail_t *detail);
 
-/* The published key with this algorithm and tag whose DNSKEY matches, for
+/* A key of the set (published or not) with this algorithm and tag, for
  * checking a signature: looked up by algorithm AND tag, and when several
  * share both, the caller tries each (index from *pos, start at 0). NULL when
  * none is left. */
@@ -74,6 +77,16 @@ const sign_key_t *sign_keyset_find(const sign_keyset_t *ks, uint8_t alg, uint16_
 /* True if key signs RRsets of type (KSK/CSK sign DNSKEY, CDS, CDNSKEY; ZSK/CSK
  * sign the rest). */
 bool sign_keyset_signs_type(const sign_key_t *key, uint16_t type);
+
+/* Whether key makes or keeps any RRSIG (active, active_keyset or
+ * retained). */
+bool sign_keyset_signs(const sign_key_t *key);
+
+/* A digest of what the engine does with each key, in key set order: its
+ * algorithm, tag, role, flags (published, active, active_keyset, retained,
+ * revoked) and DNSKEY RDATA. Never 0. Two key sets with one digest sign
+ * alike (barring a 64-bit collision). */
+uint64_t sign_keyset_digest(const sign_keyset_t *ks);
 
 /* Frees the verification keys and the array. */
 void sign_keyset_deinit(sign_keyset_t *ks);

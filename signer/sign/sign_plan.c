@@ -81,9 +81,10 @@ static int reserve(sign_plan_t *plan, size_t items, size_t keys)
 	return SIGN_OK;
 }
 
-/* The published key that made the RRSIG f (signature sig) over in->data:
- * found by algorithm and tag; when several keys share both, the one whose
- * verification key accepts the signature. *out = NULL if none. */
+/* The key of the key set (published or not) that made the RRSIG f
+ * (signature sig) over in->data: found by algorithm and tag; when several
+ * keys share both, the one whose verification key accepts the signature.
+ * *out = NULL if none. */
 static int find_key(sign_plan_t *plan, const sign_keyset_t *ks, const sign_rrsig_t *f,
                     const uint8_t *sig, size_t sig_len, const sign_plan_input_t *in,
                     const sign_key_t **out)
@@ -134,9 +135,8 @@ static int judge(sign_plan_t *plan, const sign_plan_timing_t *t, const sign_keys
 		item->why = SIGN_PLAN_WHY_CHANGED;
 	} else if ((ret = find_key(plan, ks, &f, sig, sig_len, in, &key)) != SIGN_OK) {
 		return ret;
-	} else if (key == NULL || !key->published) {
+	} else if (key == NULL) {
 		item->why = SIGN_PLAN_WHY_NO_KEY;
-		key = NULL;
 	} else if (!key_signs(key, in->data->type)) {
 		item->why = SIGN_PLAN_WHY_ROLE;
 	} else if (!key_active(key, in->data->type) && !key->retained) {
@@ -154,7 +154,8 @@ static int judge(sign_plan_t *plan, const sign_plan_timing_t *t, const sign_keys
 }
 
 /* The first algorithm of a published, unrevoked key that no REUSE or CREATE
- * item covers, or 0. */
+ * item of a published key covers, or 0: an RRSIG by a key whose DNSKEY is
+ * not published validates nothing. */
 static uint8_t find_gap(const sign_plan_t *plan, const sign_keyset_t *ks)
 {
 	for (size_t j = 0; j < ks->count; j++) {
@@ -165,7 +166,7 @@ static uint8_t find_gap(const sign_plan_t *plan, const sign_keyset_t *ks)
 		bool covered = false;
 		for (size_t i = 0; i < plan->count && !covered; i++) {
 			const sign_plan_item_t *it = &plan->items[i];
-			covered = it->action != SIGN_PLAN_DROP &&
+			covered = it->action != SIGN_PLAN_DROP && it->key->published &&
 			          it->key->alg->number == k->alg->number;
 		}
 		if (!covered) {
@@ -217,7 +218,7 @@ int sign_plan_rrset(sign_plan_t *plan, const sign_plan_timing_t *t, const sign_k
 	}
 	for (size_t j = 0; j < ks->count; j++) {
 		const sign_key_t *k = &ks->keys[j];
-		if (k->published && key_active(k, in->data->type) && best[j].item == SIZE_MAX &&
+		if (key_active(k, in->data->type) && best[j].item == SIZE_MAX &&
 		    key_signs(k, in->data->type)) {
 			plan->items[plan->count++] = (sign_plan_item_t){
 			        SIGN_PLAN_CREATE, SIGN_PLAN_WHY_NEEDED, k, {NULL, 0}};
@@ -274,7 +275,7 @@ const char *sign_plan_why_str(sign_plan_why_t why)
 	case SIGN_PLAN_WHY_CHANGED:
 		return "RRset changed";
 	case SIGN_PLAN_WHY_NO_KEY:
-		return "no published key made it";
+		return "no key of the key set made it";
 	case SIGN_PLAN_WHY_ROLE:
 		return "key does not sign this type";
 	case SIGN_PLAN_WHY_INACTIVE:

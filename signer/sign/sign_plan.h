@@ -50,8 +50,8 @@ typedef enum {
 	SIGN_PLAN_WHY_FIELDS,    /* DROP: type covered, labels, original TTL or signer differ */
 	SIGN_PLAN_WHY_CHANGED,   /* DROP: the RRset changed (RDATA or TTL) or its old data is
 				  * unknown */
-	SIGN_PLAN_WHY_NO_KEY,    /* DROP: no published key with its algorithm and tag (of several
-				  * such keys, none whose signature it is) */
+	SIGN_PLAN_WHY_NO_KEY,    /* DROP: no key of the key set with its algorithm and tag (of
+				  * several such keys, none whose signature it is) */
 	SIGN_PLAN_WHY_ROLE,      /* DROP: the key does not sign this type (a revoked key signs
 				  * only DNSKEY) */
 	SIGN_PLAN_WHY_INACTIVE,  /* DROP: the key is neither active nor retained */
@@ -110,18 +110,21 @@ int sign_plan_timing_check(const sign_plan_timing_t *t);
 void sign_plan_window(const sign_plan_timing_t *t, uint64_t random, int64_t *inception,
                       int64_t *expiration);
 
-/* Plans in: each old RRSIG is REUSEd only if its key (a published key found
- * by algorithm and tag; when several keys share both, the one whose
- * signature it is, checked with its verification key) is active or retained
- * and signs the type, the RRset is unchanged including its TTL, its type
- * covered, labels, original TTL and signer match, inception <= now and
- * expiration - refresh > now; at most one per key (the latest to expire).
- * Every other old RRSIG is DROPped. Each active, published key that signs
- * the type and has no reused RRSIG gets a CREATE. Returns SIGN_OK,
- * SIGN_ERR_NOMEM, or SIGN_ERR_ALGORITHM_GAP: an algorithm of a published
- * key (not revoked) would have no RRSIG over this RRset; then *gap_alg (if
- * non-NULL) is set to it and plan->count to 0. Thread-safe with one plan
- * per thread (the key set is only read). */
+/* Plans in: each old RRSIG is REUSEd only if its key (a key of the key
+ * set, published or not, found by algorithm and tag; when several keys
+ * share both, the one whose signature it is, checked with its verification
+ * key) is active or retained and signs the type, the RRset is unchanged
+ * including its TTL, its type covered, labels, original TTL and signer
+ * match, inception <= now and expiration - refresh > now; at most one per
+ * key (the latest to expire). Every other old RRSIG is DROPped. Each active
+ * key that signs the type and has no reused RRSIG gets a CREATE, published
+ * or not (RFC 6781 4.1.4: a new algorithm's signatures come before its
+ * DNSKEY, an old one's stay after it). Returns SIGN_OK, SIGN_ERR_NOMEM, or
+ * SIGN_ERR_ALGORITHM_GAP: an algorithm of a published key (not revoked)
+ * would have no RRSIG by a published key over this RRset (an algorithm
+ * with only unpublished keys needs none); then *gap_alg (if non-NULL) is
+ * set to it and plan->count to 0. Thread-safe with one plan per thread (the
+ * key set is only read). */
 int sign_plan_rrset(sign_plan_t *plan, const sign_plan_timing_t *t, const sign_keyset_t *ks,
                     const sign_plan_input_t *in, uint8_t *gap_alg);
 

@@ -21,13 +21,15 @@ typedef struct {
 	uint16_t tag;
 	hsm_verify_key_t *key; /* NULL: unusable (status says why) */
 	int status;
+	bool published; /* in the apex DNSKEY RRset; else an unpublished key of the key set */
 } vkey_t;
 
 struct sign_verify {
 	const zone_t *z; /* borrowed */
 	sign_verify_config_t cfg;
-	vkey_t *keys; /* zone keys only (flags with the ZONE bit) */
+	vkey_t *keys; /* zone keys only (flags with the ZONE bit), the published first */
 	size_t nkeys;
+	size_t npublished; /* keys[0..npublished) are those of the apex DNSKEY RRset */
 	uint8_t need[256]; /* the algorithms every signed RRset needs, each once */
 	size_t nneed;
 	bool any_dnskey;
@@ -127,6 +129,42 @@ static void add_need(sign_verify_t *v, uint8_t alg)
 	v->need[v->nneed++] = alg;
 }
 
+/* Adds the zone key of DNSKEY RDATA rd (anything else is skipped). Returns
+ * SIGN_OK or SIGN_ERR_NOMEM. */
+static int add_key(sign_verify_t *v, zone_rdata_t rd, bool published)
+{
+	if (rd.len < 4 || !(get16(rd.data) & HSM_DNSKEY_FLAG_ZONE)) {
+		return SIGN_OK; /* not a zone key: never verifies an RRSIG */
+	}
+	vkey_t *k = &v->keys[v->nkeys++];
+	k->flags = get16(rd.data);
+	k->alg = rd.data[3];
+	k->tag = hsm_dnskey_keytag(rd.data, rd.len);
+	k->published = published;
+	k->status = rd.data[2] != 3 ? HSM_ERR_DNSKEY
+	                            : hsm_verify_key_new(k->alg, rd.data + 4, rd.len - 4u, &k->key);
+	if (k->status == HSM_ERR_NOMEM) {
+		return SIGN_ERR_NOMEM;
+	}
+	if (published && !(k->flags & HSM_DNSKEY_FLAG_REVOKE)) {
+		add_need(v, k->alg);
+	}
+	return SIGN_OK;
+}
+
+/* Whether the DNSKEY RRset holds exactly this RDATA. */
+static bool in_rrset(const zone_rrset_t *set, const uint8_t *rdata, size_t len)
+{
+	size_t pos = 0;
+	zone_rdata_t rd;
+	while (set != NULL && zone_rrset_next(set, &pos, &rd)) {
+		if (rd.len == len && memcmp(rd.data, rdata, len) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
 int sign_verify_new(const zone_t *z, const sign_verify_config_t *cfg, sign_verify_t **out)
 {
 	sign_verify_t *v = calloc(1, sizeof(*v));
@@ -136,34 +174,30 @@ int sign_verify_new(const zone_t *z, const sign_verify_config_t *cfg, sign_verif
 	v->z = z;
 	v->cfg = *cfg;
 	const zone_rrset_t *dnskey = zone_apex_rrset(z, ZONE_TYPE_DNSKEY);
-	if (dnskey != NULL && dnskey->count > 0) {
-		v->keys = calloc(dnskey->count, sizeof(*v->keys));
-		if (v->keys == NULL) {
-			free(v);
-			return SIGN_ERR_NOMEM;
-		}
-		v->any_dnskey = true;
+	const sign_keyset_t *ks = cfg->keyset;
+	size_t room = (dnskey != NULL ? dnskey->count : 0) + (ks != NULL ? ks->count : 0);
+	v->keys = calloc(room + 1, sizeof(*v->keys));
+	if (v->keys == NULL) {
+		free(v);
+		return SIGN_ERR_NOMEM;
 	}
+	v->any_dnskey = dnskey != NULL && dnskey->count > 0;
 	size_t pos = 0;
 	zone_rdata_t rd;
-	while (dnskey != NULL && zone_rrset_next(dnskey, &pos, &rd)) {
-		if (rd.len < 4 || !(get16(rd.data) & HSM_DNSKEY_FLAG_ZONE)) {
-			continue; /* not a zone key: never verifies an RRSIG */
+	int ret = SIGN_OK;
+	while (ret == SIGN_OK && dnskey != NULL && zone_rrset_next(dnskey, &pos, &rd)) {
+		ret = add_key(v, rd, true);
+	}
+	v->npublished = v->nkeys;
+	for (size_t i = 0; ret == SIGN_OK && ks != NULL && i < ks->count; i++) {
+		const sign_key_t *k = &ks->keys[i];
+		if (!k->published && !in_rrset(dnskey, k->dnskey, k->dnskey_len)) {
+			ret = add_key(v, (zone_rdata_t){k->dnskey, (uint16_t)k->dnskey_len}, false);
 		}
-		vkey_t *k = &v->keys[v->nkeys++];
-		k->flags = get16(rd.data);
-		k->alg = rd.data[3];
-		k->tag = hsm_dnskey_keytag(rd.data, rd.len);
-		k->status = rd.data[2] != 3
-		                    ? HSM_ERR_DNSKEY
-		                    : hsm_verify_key_new(k->alg, rd.data + 4, rd.len - 4u, &k->key);
-		if (k->status == HSM_ERR_NOMEM) {
-			sign_verify_free(v);
-			return SIGN_ERR_NOMEM;
-		}
-		if (!(k->flags & HSM_DNSKEY_FLAG_REVOKE)) {
-			add_need(v, k->alg);
-		}
+	}
+	if (ret != SIGN_OK) {
+		sign_verify_free(v);
+		return ret;
 	}
 	*out = v;
 	return SIGN_OK;
@@ -183,8 +217,9 @@ void sign_verify_free(sign_verify_t *v)
 
 /* ---- coverage ---- */
 
-/* Whether a DNSKEY matches alg and tag; *counts set if one may sign type
- * (a revoked key signs only the DNSKEY RRset, RFC 5011). */
+/* Whether a DNSKEY (or unpublished key of the key set) matches alg and tag;
+ * *counts set if a published one may sign type (a revoked key signs only
+ * the DNSKEY RRset, RFC 5011): an unpublished key's RRSIG covers nothing. */
 static bool key_known(const sign_verify_t *v, uint8_t alg, uint16_t tag, uint16_t type,
                       bool *counts)
 {
@@ -194,8 +229,9 @@ static bool key_known(const sign_verify_t *v, uint8_t alg, uint16_t tag, uint16_
 		const vkey_t *k = &v->keys[i];
 		if (k->alg == alg && k->tag == tag) {
 			found = true;
-			*counts = *counts || !(k->flags & HSM_DNSKEY_FLAG_REVOKE) ||
-			          type == ZONE_TYPE_DNSKEY;
+			*counts =
+			        *counts || (k->published && (!(k->flags & HSM_DNSKEY_FLAG_REVOKE) ||
+			                                     type == ZONE_TYPE_DNSKEY));
 		}
 	}
 	return found;
@@ -231,7 +267,8 @@ static void check_rrsig(run_t *r, const uint8_t *owner, const zone_rrset_t *data
 		       "signer is not the zone apex");
 	} else if (!key_known(v, f.algorithm, f.key_tag, data->type, &counts)) {
 		report(r, SIGN_VERIFY_UNKNOWN_KEY, owner, data->type, true, f.algorithm, f.key_tag,
-		       "no DNSKEY %u/%u in the apex DNSKEY RRset", f.key_tag, f.algorithm);
+		       "no DNSKEY %u/%u in the apex DNSKEY RRset%s", f.key_tag, f.algorithm,
+		       v->cfg.keyset != NULL ? " nor in the key set" : "");
 	} else if (f.inception > v->cfg.now) {
 		report(r, SIGN_VERIFY_NOT_YET_VALID, owner, data->type, true, f.algorithm,
 		       f.key_tag, "inception %lld is %lld s after now", (long long)f.inception,
@@ -285,7 +322,7 @@ static void check_slot(run_t *r, const uint8_t *owner, const zone_slot_t *slot, 
 static bool check_dnskeys(run_t *r)
 {
 	const sign_verify_t *v = r->v;
-	if (v->nkeys == 0) {
+	if (v->npublished == 0) {
 		report(r, SIGN_VERIFY_NO_DNSKEY, v->z->apex, ZONE_TYPE_DNSKEY, false, 0, 0,
 		       v->any_dnskey ? "no zone key in the DNSKEY RRset" : "no DNSKEY RRset");
 		return false;
@@ -294,7 +331,8 @@ static bool check_dnskeys(run_t *r)
 		const vkey_t *k = &v->keys[i];
 		if (k->key == NULL) {
 			report(r, SIGN_VERIFY_BAD_DNSKEY, v->z->apex, ZONE_TYPE_DNSKEY, true,
-			       k->alg, k->tag, "%s", hsm_strerror(k->status));
+			       k->alg, k->tag, "%s%s", hsm_strerror(k->status),
+			       k->published ? "" : " (unpublished key of the key set)");
 		}
 	}
 	return true;

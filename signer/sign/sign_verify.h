@@ -19,9 +19,15 @@
  * the names between them and their chain neighbours), not to the zone.
  *
  * The keys are those of the zone's own apex DNSKEY RRset (what validators
- * will see), not the signer's key set. Each failure is handed to a report
- * callback naming the RRset (owner and type), the key (algorithm and tag) and
- * the reason; a check returns SIGN_ERR_VERIFY when it reported any.
+ * will see): each algorithm of its zone keys (not revoked) needs a valid
+ * RRSIG by one of them over every signed RRset. The signer's key set, when
+ * given (sign_verify_config_t.keyset), adds its unpublished keys (RFC 6781
+ * 4.1.4: an algorithm rollover signs before publishing a DNSKEY and keeps
+ * signatures after withdrawing one): their RRSIGs are checked as any other
+ * (fields, validity, crypto; a bad one is an error) but cover no algorithm.
+ * An RRSIG by a key in neither is an error. Each failure is handed to a
+ * report callback naming the RRset (owner and type), the key (algorithm and
+ * tag) and the reason; a check returns SIGN_ERR_VERIFY when it reported any.
  *
  * Life cycle: sign_verify_new() (reads the DNSKEY RRset; keeps a pointer to
  * the zone, which must outlive the verifier) -> checks -> sign_verify_free().
@@ -36,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "signer/sign/sign_keyset.h"
 #include "signer/zone/zone.h"
 
 typedef enum {
@@ -44,7 +51,8 @@ typedef enum {
 	SIGN_VERIFY_BAD_DNSKEY,    /* a DNSKEY is malformed or of an unsupported algorithm */
 	SIGN_VERIFY_MISSING,       /* no valid RRSIG for an algorithm of the DNSKEY RRset */
 	SIGN_VERIFY_MALFORMED,     /* RRSIG RDATA cannot be parsed */
-	SIGN_VERIFY_UNKNOWN_KEY,   /* no DNSKEY (zone key) with the RRSIG's algorithm and tag */
+	SIGN_VERIFY_UNKNOWN_KEY,   /* no DNSKEY (zone key) with the RRSIG's algorithm and tag,
+				    * nor an unpublished key of the key set */
 	SIGN_VERIFY_FIELDS,        /* type covered, labels, original TTL, TTL or signer wrong */
 	SIGN_VERIFY_NOT_YET_VALID, /* inception after now */
 	SIGN_VERIFY_EXPIRES,       /* expiration before now + refresh */
@@ -93,6 +101,10 @@ typedef struct {
 	size_t max_failures;         /* a check stops after this many reports (0: no limit) */
 	sign_verify_report_t report; /* may be NULL */
 	void *report_ctx;
+	/* The signer's key set (may be NULL; borrowed, kept until
+	 * sign_verify_free): its keys that are not published may have made
+	 * RRSIGs in the zone. */
+	const sign_keyset_t *keyset;
 } sign_verify_config_t;
 
 /* What a check looked at; each check adds to the caller's struct (start it
@@ -119,7 +131,8 @@ typedef struct sign_verify sign_verify_t;
 
 /* Makes a verifier for z (borrowed and kept until sign_verify_free) with
  * cfg (copied): reads the apex DNSKEY RRset and makes a verification key of
- * each zone key. Returns SIGN_OK or SIGN_ERR_NOMEM; unusable DNSKEYs are
+ * each zone key, and of each unpublished key of cfg->keyset whose DNSKEY is
+ * not in that RRset. Returns SIGN_OK or SIGN_ERR_NOMEM; unusable DNSKEYs are
  * reported by sign_verify_coverage(), not here. */
 int sign_verify_new(const zone_t *z, const sign_verify_config_t *cfg, sign_verify_t **out);
 
@@ -139,7 +152,8 @@ int sign_verify_coverage_names(const sign_verify_t *v, const zone_names_t *names
                                const zone_names_t *nsec3_owners, sign_verify_counts_t *counts);
 
 /* Verifies the n RRSIGs in items with crypto: each must verify with a DNSKEY
- * of its algorithm and tag over the RRset it names. Callers may split a list
+ * (or unpublished key of the key set) of its algorithm and tag over the
+ * RRset it names. Callers may split a list
  * among threads. Returns SIGN_OK, SIGN_ERR_VERIFY, SIGN_ERR_NOMEM. */
 int sign_verify_rrsigs(const sign_verify_t *v, const sign_verify_item_t *items, size_t n,
                        sign_verify_counts_t *counts);

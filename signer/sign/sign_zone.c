@@ -726,6 +726,7 @@ static int verify(ctx_t *c, const zone_t *z, const zone_names_t *names, const zo
 	        .max_failures = 50,
 	        .report = verify_report,
 	        .report_ctx = c,
+	        .keyset = c->ks,
 	};
 	sign_verify_t *v = NULL;
 	int ret = sign_verify_new(z, &cfg, &v);
@@ -781,6 +782,7 @@ static int ctx_init(ctx_t *c, const zone_t *in, const zone_t *prev, const sign_k
                     const sign_zone_params_t *params, sign_zone_stats_t *stats)
 {
 	memset(stats, 0, sizeof(*stats));
+	stats->keyset_digest = sign_keyset_digest(ks);
 	*c = (ctx_t){.params = params, .ks = ks, .prev = prev, .apex = in->apex, .stats = stats};
 	sign_plan_init(&c->plan);
 	RAND_bytes((unsigned char *)&c->rng, sizeof(c->rng));
@@ -907,6 +909,72 @@ static bool same_setup(const ctx_t *c, const zone_t *z1, const zone_t *prev)
 	pos = 0;
 	return n3 != NULL && zone_rrset_next(n3->data, &pos, &rd) && rd.len > 1 &&
 	       (rd.data[1] & NSEC3_FLAG_OPT_OUT) == (p->opt_out ? NSEC3_FLAG_OPT_OUT : 0);
+}
+
+/* Whether key k makes RRSIGs over the SOA RRset (an active ZSK or CSK, not
+ * revoked). */
+static bool signs_soa(const sign_key_t *k)
+{
+	return k->active && !k->revoked && sign_keyset_signs_type(k, ZONE_TYPE_SOA);
+}
+
+/* Whether ks has a key with alg and tag that may have made an RRSIG over
+ * type at prev's apex under the inferred rule (sign_zone.h): a published
+ * key that makes SOA RRSIGs (type SOA), or makes or keeps RRSIGs (other
+ * types). */
+static bool apex_signer(const sign_keyset_t *ks, uint8_t alg, uint16_t tag, uint16_t type)
+{
+	for (size_t i = 0; i < ks->count; i++) {
+		const sign_key_t *k = &ks->keys[i];
+		if (k->alg->number == alg && k->tag == tag && k->published &&
+		    (type == ZONE_TYPE_SOA ? signs_soa(k) : sign_keyset_signs(k))) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Whether prev was signed with a key set that signs as c->ks does, so that
+ * the RRsets an incremental pass leaves alone keep the right RRSIGs
+ * (sign_zone.h, sign_zone_update): the digest when the caller knows prev's,
+ * else inferred from prev's apex. */
+static bool same_keys(const ctx_t *c, const zone_t *prev)
+{
+	const sign_keyset_t *ks = c->ks;
+	if (c->params->prev_keyset_digest != 0) {
+		return c->params->prev_keyset_digest == c->stats->keyset_digest;
+	}
+	size_t nsoa = 0;
+	for (size_t i = 0; i < ks->count; i++) {
+		const sign_key_t *k = &ks->keys[i];
+		if (!k->published && sign_keyset_signs(k)) {
+			return false; /* an algorithm rollover's first or last steps */
+		}
+		nsoa += signs_soa(k);
+	}
+	size_t at = 0;
+	if (!zone_find(prev, prev->apex, &at)) {
+		return false;
+	}
+	const zone_node_t *apex = zone_entry(prev, at)->node;
+	size_t soa_signers = 0;
+	for (size_t s = 0; s < apex->nslots; s++) {
+		const zone_slot_t *slot = &apex->slots[s];
+		size_t pos = 0;
+		zone_rdata_t rd;
+		while (slot->sigs != NULL && zone_rrset_next(slot->sigs, &pos, &rd)) {
+			sign_rrsig_t f;
+			if (sign_rrsig_parse(rd.data, rd.len, c->params->timing.now, &f, NULL,
+			                     NULL) != SIGN_OK ||
+			    !apex_signer(ks, f.algorithm, f.key_tag, slot->data->type)) {
+				return false;
+			}
+			soa_signers += slot->data->type == ZONE_TYPE_SOA;
+		}
+	}
+	/* Each SOA RRSIG is by a key that makes one now (above), one each (the
+	 * planner keeps one per key): as many as those keys, every one. */
+	return soa_signers == nsoa;
 }
 
 /* Adds to out the owners of the nodes of s holding an RRSIG that expires
@@ -1057,7 +1125,7 @@ int sign_zone_update(const zone_t *in, const zone_t *prev, const sign_keyset_t *
 	if (ret == SIGN_OK) {
 		ret = with_apex(&c, in, &z1, &dirty);
 	}
-	if (ret == SIGN_OK && !same_setup(&c, z1, prev)) {
+	if (ret == SIGN_OK && (!same_setup(&c, z1, prev) || !same_keys(&c, prev))) {
 		ret = SIGN_ERR_WHOLE;
 	}
 	if (ret == SIGN_OK && c.held[0] != '\0') {

@@ -488,7 +488,9 @@ static bool make_op(apply_t *A, uint32_t seq, size_t *pos, op_t *op)
 		        "SOA record below the apex");
 		return false;
 	}
-	if ((A->flags & ZONE_APPLY_UNSIGNED) && is_dnssec_type(rr->type, at_apex)) {
+	bool cds = at_apex && (rr->type == ZONE_TYPE_CDS || rr->type == ZONE_TYPE_CDNSKEY);
+	if ((A->flags & ZONE_APPLY_UNSIGNED) && is_dnssec_type(rr->type, at_apex) &&
+	    !(cds && (A->flags & ZONE_APPLY_CDS))) {
 		if (A->skipped++ < APPLY_SKIPS_NAMED) {
 			areport(A, ZONE_DIAG_WARNING, ZONE_OK, seq,
 			        "record skipped: the signer makes its own");

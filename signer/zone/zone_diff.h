@@ -62,6 +62,10 @@ enum {
 	 * go to the slot of the type they cover, NSEC3 records (and RRSIGs over
 	 * NSEC3) to the NSEC3 nodes, the rest is data. */
 	ZONE_APPLY_SIGNED = 0x2,
+	/* With ZONE_APPLY_UNSIGNED: the apex CDS and CDNSKEY are applied, not
+	 * skipped (the key manager sets them; a changed RRset loses its
+	 * RRSIGs as any other). */
+	ZONE_APPLY_CDS = 0x4,
 };
 
 /* Makes d an empty delta (serials 0). Allocates nothing. */

@@ -125,6 +125,7 @@ static void assert_key_equal(const kasp_key_t *a, const kasp_key_t *b)
 	CU_ASSERT_EQUAL(a->published, b->published);
 	CU_ASSERT_EQUAL(a->ds_seen, b->ds_seen);
 	CU_ASSERT_EQUAL(a->ds_gone, b->ds_gone);
+	CU_ASSERT_EQUAL(a->revoked, b->revoked);
 }
 
 /* The keys of zone into *k and *info (the caller's: kasp_db_keys_free);
@@ -300,7 +301,8 @@ static void test_kasp_db_key_round_trip_of_every_field(void)
 	                .changed = {1700000001, 1700000002, 1700000003, 0},
 	                .published = 1600000000,
 	                .ds_seen = 1700000100,
-	                .ds_gone = 0};
+	                .ds_gone = 0,
+	                .revoked = 1650000000};
 	kasp_db_key_info_t in = {.locator = (char *)"00ff10ab",
 	                         .token = (char *)"ksk-token",
 	                         .pubkey = (uint8_t *)pub_a,
@@ -343,6 +345,7 @@ static void test_kasp_db_key_round_trip_of_every_field(void)
 	k.published = 1600000001;
 	k.ds_seen = 1700000101;
 	k.ds_gone = 1800000002;
+	k.revoked = 1800000003; /* RFC 5011: published with the REVOKE bit */
 	CU_ASSERT_EQUAL(kasp_db_begin(db), KASP_OK);
 	CU_ASSERT_EQUAL(kasp_db_key_save(db, &k), KASP_OK);
 	CU_ASSERT_EQUAL(kasp_db_key_set_removed(db, id, 1800000010), KASP_OK);

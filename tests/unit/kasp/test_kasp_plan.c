@@ -4,7 +4,8 @@
  * step, an oracle independent of the planner's rules: every mix of old and
  * new RRsets a resolver may hold (DS set, DNSKEY RRset with its RRSIGs, zone
  * data with its RRSIGs, each from the version before or after the last
- * change) must validate or be insecure.
+ * change) must validate or be insecure. A revoked key (RFC 5011) validates
+ * nothing in the oracle, whichever version a resolver holds.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ typedef struct {
 	kasp_plan_policy_t p;
 	kasp_key_t k[MAXKEYS];
 	int64_t removed[MAXKEYS];
+	int64_t backup[MAXKEYS]; /* when the operator confirmed its backup (0: not yet) */
 	bool purged[MAXKEYS];
 	int64_t submitted[MAXKEYS], withdrawn[MAXKEYS];
 	size_t n;
@@ -37,10 +39,11 @@ typedef struct {
 	int64_t now, last;
 	int64_t parent_delay; /* the parent applies a DS change this long after it */
 	bool parent_dead;     /* the parent never applies anything */
+	bool manual_backup;   /* generated keys wait for confirm(); else confirmed at once */
 	unsigned roll;        /* roll on the next plan */
 	event_t ev[4096];
 	size_t nev;
-	unsigned oracle_failures, checks, generated;
+	unsigned oracle_failures, checks, generated, revoked;
 	char blocked[512];
 } sim_t;
 
@@ -105,7 +108,11 @@ static unsigned oracle(const sim_t *s)
 			bool chain = false, data = false;
 			for (size_t j = 0; j < s->n; j++) {
 				const kasp_key_t *k = &s->k[j];
-				if (s->removed[j] > 0 || k->algorithm != a->algorithm ||
+				/* A revoked DNSKEY leads nowhere (RFC 5011 2.1), in
+				 * either version: stricter than a resolver holding
+				 * the RRset from before the revocation. */
+				if (s->removed[j] > 0 || k->revoked > 0 ||
+				    k->algorithm != a->algorithm ||
 				    !seen(k->state[KASP_DNSKEY], nkey)) {
 					continue;
 				}
@@ -151,6 +158,7 @@ static void execute(sim_t *s, const kasp_action_t *a)
 		if (!(a->role & KASP_ROLE_ZSK)) {
 			k->state[KASP_ZRRSIG] = KASP_NA;
 		}
+		s->backup[s->n - 1] = s->manual_backup ? 0 : s->now;
 		s->generated++;
 		record(s, k->id, a->kind, 0, 0);
 		return;
@@ -180,6 +188,15 @@ static void execute(sim_t *s, const kasp_action_t *a)
 		break;
 	case KASP_ACT_PURGE:
 		s->purged[i] = true;
+		break;
+	case KASP_ACT_REVOKE:
+		/* Revoked once, after its DS left, while it signs the DNSKEY
+		 * RRset (to stay self-signed). */
+		CU_ASSERT(k->revoked == 0);
+		CU_ASSERT(k->state[KASP_DS] == KASP_HIDDEN);
+		CU_ASSERT(kasp_key_use(k).signs_keyset);
+		k->revoked = s->now;
+		s->revoked++;
 		break;
 	}
 	record(s, a->key, a->kind, a->record, a->state);
@@ -214,7 +231,8 @@ static void run(sim_t *s, int64_t until)
 		                        .last_acted = s->last,
 		                        .clock_ack = true,
 		                        .roll = s->roll,
-		                        .removed = s->removed};
+		                        .removed = s->removed,
+		                        .backup_confirmed = s->backup};
 		CU_ASSERT_EQUAL_FATAL(kasp_plan(&s->p, s->k, s->n, &in, &plan), KASP_OK);
 		s->roll = 0;
 		for (size_t a = 0; a < plan.n; a++) {
@@ -234,12 +252,22 @@ static void run(sim_t *s, int64_t until)
 			}
 			s->k[w] = s->k[i];
 			s->removed[w] = s->removed[i];
+			s->backup[w] = s->backup[i];
 			s->submitted[w] = s->submitted[i];
 			s->withdrawn[w] = s->withdrawn[i];
 			s->purged[w++] = false;
 		}
 		s->n = w;
 		snprintf(s->blocked, sizeof(s->blocked), "%s", plan.blocked);
+		/* A key published revoked still signs the DNSKEY RRset, and
+		 * no DS of it is left. */
+		for (size_t i = 0; i < s->n; i++) {
+			kasp_key_use_t u = kasp_key_use(&s->k[i]);
+			if (u.revoked) {
+				CU_ASSERT(u.signs_keyset && u.published);
+				CU_ASSERT(s->k[i].state[KASP_DS] == KASP_HIDDEN);
+			}
+		}
 		unsigned bad = oracle(s);
 		s->checks++;
 		if (bad > 0) {
@@ -483,6 +511,184 @@ static void test_parent_never_answers(void)
 	free(s);
 }
 
+static kasp_plan_policy_t rfc5011_policy(void)
+{
+	kasp_plan_policy_t p = fast_policy();
+	p.ksk_lifetime = p.zsk_lifetime = 0;
+	p.rfc5011 = true;
+	p.add_hold_down = 30 * DAY;
+	p.remove_hold_down = 30 * DAY;
+	return p;
+}
+
+static const kasp_key_t *key_of(const sim_t *s, uint32_t id)
+{
+	size_t i = find(s, id);
+	CU_ASSERT_FATAL(i != SIZE_MAX);
+	return &s->k[i];
+}
+
+/* RFC 5011 double-KSK rollover: the new KSK published for the add
+ * hold-down before its DS goes out, the old one revoked (self-signed) once
+ * its DS is gone, for the remove hold-down, then withdrawn. */
+static void test_rfc5011_ksk_rollover(void)
+{
+	sim_t *s = calloc(1, sizeof(*s));
+	sim_init(s, rfc5011_policy());
+	run(s, s->now + 5 * DAY);
+	/* The initial signing has no hold-down: no validator anchors yet. */
+	CU_ASSERT(when(s, 1, KASP_DS, KASP_OMNIPRESENT) > 0);
+	CU_ASSERT(when(s, 1, KASP_DS, KASP_RUMOURED) < s->now - 3 * DAY);
+	int64_t t1 = s->now;
+	s->roll = KASP_ROLE_KSK;
+	/* 1 KSK, 2 ZSK, 3 new KSK. Ten days in: published, no DS. */
+	run(s, t1 + 10 * DAY);
+	int64_t pub = when(s, 3, KASP_DNSKEY, KASP_RUMOURED);
+	int64_t pub_omni = when(s, 3, KASP_DNSKEY, KASP_OMNIPRESENT);
+	CU_ASSERT_EQUAL(pub, t1);
+	CU_ASSERT(pub_omni >= pub + 3600 + 300 && pub_omni < pub + DAY);
+	/* Its KRRSIG goes with its DNSKEY (harmless before it is trusted). */
+	CU_ASSERT_EQUAL(when(s, 3, KASP_KRRSIG, KASP_RUMOURED), pub);
+	CU_ASSERT_EQUAL(when(s, 3, KASP_DS, KASP_RUMOURED), 0);
+	CU_ASSERT_EQUAL(key_of(s, 1)->state[KASP_DS], KASP_OMNIPRESENT);
+	CU_ASSERT_EQUAL(key_of(s, 1)->state[KASP_DNSKEY], KASP_OMNIPRESENT);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s->blocked, "key 1003 DS rumoured: RFC 5011 add hold-down"));
+	CU_ASSERT_EQUAL(s->revoked, 0);
+	/* The DS swap once the hold-down has passed, not before. */
+	run(s, t1 + 40 * DAY);
+	int64_t ds = when(s, 3, KASP_DS, KASP_RUMOURED);
+	CU_ASSERT(ds >= pub_omni + 30 * DAY && ds <= pub_omni + 30 * DAY + 3600);
+	CU_ASSERT_EQUAL(when(s, 1, KASP_DS, KASP_UNRETENTIVE), ds);
+	/* Revoked once its DS is gone, no sooner; still published. */
+	int64_t old_ds_gone = when(s, 1, KASP_DS, KASP_HIDDEN);
+	int64_t revoked = when_kind(s, 1, KASP_ACT_REVOKE);
+	CU_ASSERT(old_ds_gone >= ds + s->parent_delay + 86400 + 3600);
+	CU_ASSERT_EQUAL(revoked, old_ds_gone);
+	CU_ASSERT_EQUAL(key_of(s, 1)->revoked, revoked);
+	kasp_key_use_t u = kasp_key_use(key_of(s, 1));
+	CU_ASSERT_TRUE(u.published && u.revoked && u.signs_keyset);
+	CU_ASSERT_PTR_NOT_NULL(strstr(s->blocked, "key 1001 DNSKEY unretentive: RFC 5011 remove "
+	                                          "hold-down: it is revoked (until "));
+	/* Withdrawn after the remove hold-down, then removed. */
+	run(s, t1 + 90 * DAY);
+	int64_t old_key_out = when(s, 1, KASP_DNSKEY, KASP_UNRETENTIVE);
+	CU_ASSERT(old_key_out >= revoked + 30 * DAY && old_key_out <= revoked + 30 * DAY + 3600);
+	CU_ASSERT_EQUAL(when(s, 1, KASP_KRRSIG, KASP_UNRETENTIVE), old_key_out);
+	CU_ASSERT(when_kind(s, 1, KASP_ACT_REMOVE) >= old_key_out + 3900);
+	CU_ASSERT_EQUAL(s->revoked, 1);
+	CU_ASSERT_EQUAL(s->oracle_failures, 0);
+	printf("\n  RFC 5011 KSK: DS %lld s after publication, DNSKEY withdrawn %lld s after "
+	       "revocation, %u plans checked, %u oracle failures",
+	       (long long)(ds - pub), (long long)(old_key_out - revoked), s->checks,
+	       s->oracle_failures);
+	free(s);
+}
+
+/* RFC 5011 with a CSK: the same, and the old CSK revoked only once its
+ * data signatures are gone too (a revoked key validates nothing else). */
+static void test_rfc5011_csk_rollover(void)
+{
+	kasp_plan_policy_t p = rfc5011_policy();
+	p.csk = true;
+	sim_t *s = calloc(1, sizeof(*s));
+	sim_init(s, p);
+	run(s, s->now + 5 * DAY);
+	int64_t t1 = s->now;
+	s->roll = KASP_ROLE_CSK;
+	run(s, t1 + 90 * DAY);
+	CU_ASSERT_EQUAL(s->oracle_failures, 0);
+	int64_t pub_omni = when(s, 2, KASP_DNSKEY, KASP_OMNIPRESENT);
+	CU_ASSERT(when(s, 2, KASP_DS, KASP_RUMOURED) >= pub_omni + 30 * DAY);
+	int64_t revoked = when_kind(s, 1, KASP_ACT_REVOKE);
+	CU_ASSERT(revoked > 0);
+	CU_ASSERT(revoked >= when(s, 1, KASP_DS, KASP_HIDDEN));
+	CU_ASSERT(revoked >= when(s, 1, KASP_ZRRSIG, KASP_HIDDEN));
+	CU_ASSERT(when(s, 1, KASP_DNSKEY, KASP_UNRETENTIVE) >= revoked + 30 * DAY);
+	CU_ASSERT(when_kind(s, 1, KASP_ACT_REMOVE) > 0);
+	free(s);
+}
+
+/* require_backup: a new key waits, every record hidden, for the operator's
+ * confirmation; its predecessor keeps signing meanwhile. */
+static void test_require_backup(void)
+{
+	kasp_plan_policy_t p = fast_policy();
+	p.ksk_lifetime = 0;
+	p.require_backup = true;
+	sim_t *s = calloc(1, sizeof(*s));
+	sim_init(s, p);
+	s->manual_backup = true;
+	int64_t t0 = s->now;
+	run(s, t0 + DAY);
+	CU_ASSERT_EQUAL(s->n, 2);
+	for (size_t i = 0; i < s->n; i++) {
+		for (int r = 0; r < KASP_RECORDS; r++) {
+			CU_ASSERT(s->k[i].state[r] == KASP_HIDDEN || s->k[i].state[r] == KASP_NA);
+		}
+	}
+	CU_ASSERT_PTR_NOT_NULL(strstr(s->blocked, "key 1001: waiting for the operator to confirm "
+	                                          "its backup (signer key backup-done)"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s->blocked, "key 1002: waiting"));
+	/* Confirmed: the initial signing goes on. */
+	s->backup[0] = s->backup[1] = s->now;
+	int64_t t1 = s->now;
+	run(s, t0 + 35 * DAY);
+	CU_ASSERT_EQUAL(when(s, 1, KASP_DNSKEY, KASP_RUMOURED), t1);
+	CU_ASSERT_EQUAL(when(s, 2, KASP_ZRRSIG, KASP_RUMOURED), t1);
+	/* The ZSK's successor (30 days after publication) waits hidden. */
+	CU_ASSERT_EQUAL_FATAL(s->n, 3);
+	int64_t gen = when_kind(s, 3, KASP_ACT_GENERATE);
+	CU_ASSERT(gen > t1 + 29 * DAY && gen <= t1 + 30 * DAY);
+	CU_ASSERT_EQUAL(key_of(s, 3)->state[KASP_DNSKEY], KASP_HIDDEN);
+	CU_ASSERT_EQUAL(key_of(s, 3)->state[KASP_ZRRSIG], KASP_HIDDEN);
+	CU_ASSERT_EQUAL(key_of(s, 2)->state[KASP_DNSKEY], KASP_OMNIPRESENT);
+	CU_ASSERT_EQUAL(key_of(s, 2)->state[KASP_ZRRSIG], KASP_OMNIPRESENT);
+	CU_ASSERT_FALSE(key_of(s, 2)->goal);
+	/* The rules keep the old ZSK signing while its successor is hidden. */
+	CU_ASSERT_PTR_NOT_NULL(
+	        strstr(s->blocked, "key 1002 ZRRSIG unretentive: would break rule 3"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(s->blocked, "key 1003: waiting for the operator to confirm "
+	                                          "its backup (signer key backup-done)"));
+	CU_ASSERT_EQUAL(s->generated, 3);
+	/* Confirmed: the pre-publication rollover goes on. */
+	s->backup[find(s, 3)] = s->now;
+	int64_t t2 = s->now;
+	run(s, t0 + 60 * DAY);
+	CU_ASSERT_EQUAL(when(s, 3, KASP_DNSKEY, KASP_RUMOURED), t2);
+	CU_ASSERT(when(s, 3, KASP_ZRRSIG, KASP_RUMOURED) >= t2 + 3900);
+	CU_ASSERT_EQUAL(when(s, 2, KASP_ZRRSIG, KASP_UNRETENTIVE),
+	                when(s, 3, KASP_ZRRSIG, KASP_RUMOURED));
+	CU_ASSERT(when_kind(s, 2, KASP_ACT_REMOVE) > 0);
+	CU_ASSERT_EQUAL(s->generated, 3);
+	CU_ASSERT_EQUAL(s->oracle_failures, 0);
+	/* No array: every key counts as confirmed (a new ZSK is published). */
+	kasp_key_t fresh = {.id = 9,
+	                    .tag = 9,
+	                    .algorithm = 13,
+	                    .role = KASP_ROLE_ZSK,
+	                    .goal = true,
+	                    .state = {KASP_NA, KASP_HIDDEN, KASP_NA, KASP_HIDDEN}};
+	kasp_plan_t plan = {0};
+	kasp_plan_input_t in = {.now = t0};
+	CU_ASSERT_EQUAL(kasp_plan(&p, &fresh, 1, &in, &plan), KASP_OK);
+	bool set = false;
+	for (size_t a = 0; a < plan.n; a++) {
+		set = set || (plan.actions[a].kind == KASP_ACT_SET && plan.actions[a].key == 9);
+	}
+	CU_ASSERT_TRUE(set);
+	CU_ASSERT(strstr(plan.blocked, "backup") == NULL);
+	/* With the array and no confirmation: nothing for it. */
+	int64_t none = 0;
+	in.backup_confirmed = &none;
+	CU_ASSERT_EQUAL(kasp_plan(&p, &fresh, 1, &in, &plan), KASP_OK);
+	for (size_t a = 0; a < plan.n; a++) {
+		CU_ASSERT(plan.actions[a].key != 9);
+	}
+	CU_ASSERT_PTR_NOT_NULL(strstr(plan.blocked, "key 9: waiting for the operator"));
+	kasp_plan_deinit(&plan);
+	free(s);
+}
+
 /* The signer's flags follow the states, through a CSK rollover. */
 static void test_key_use(void)
 {
@@ -510,10 +716,15 @@ static void test_key_use(void)
 	u = kasp_key_use(&k);
 	CU_ASSERT_TRUE(u.published && u.signs_keyset && u.retained);
 	CU_ASSERT_FALSE(u.signs_data);
-	k.state[KASP_DNSKEY] = k.state[KASP_KRRSIG] = KASP_UNRETENTIVE;
+	/* RFC 5011: published revoked, signing the DNSKEY RRset itself. */
 	k.state[KASP_ZRRSIG] = KASP_HIDDEN;
+	k.revoked = 1700000000;
 	u = kasp_key_use(&k);
-	CU_ASSERT_FALSE(u.published || u.signs_keyset || u.signs_data || u.retained);
+	CU_ASSERT_TRUE(u.published && u.revoked && u.signs_keyset);
+	CU_ASSERT_FALSE(u.signs_data || u.retained);
+	k.state[KASP_DNSKEY] = k.state[KASP_KRRSIG] = KASP_UNRETENTIVE;
+	u = kasp_key_use(&k);
+	CU_ASSERT_FALSE(u.published || u.signs_keyset || u.signs_data || u.retained || u.revoked);
 	/* In the simulated CSK rollover, the new CSK signed the DNSKEY RRset
 	 * (KRRSIG with its DNSKEY) before the data. */
 	CU_ASSERT(when(s, 2, KASP_KRRSIG, KASP_RUMOURED) < when(s, 2, KASP_ZRRSIG, KASP_RUMOURED));
@@ -534,6 +745,15 @@ static void test_from_policy(void)
 	CU_ASSERT_EQUAL(p.sign_delay, pol.validity - pol.refresh + pol.jitter);
 	CU_ASSERT_EQUAL(p.zsk_lifetime, pol.key[KASP_POLICY_ZSK].lifetime);
 	CU_ASSERT_FALSE(p.double_ds);
+	CU_ASSERT_FALSE(p.rfc5011);
+	CU_ASSERT_FALSE(p.require_backup);
+	pol.rfc5011 = pol.require_backup = true;
+	pol.add_hold_down = 31 * DAY;
+	pol.remove_hold_down = 32 * DAY;
+	kasp_plan_policy_from(&pol, &p);
+	CU_ASSERT_TRUE(p.rfc5011 && p.require_backup);
+	CU_ASSERT_EQUAL(p.add_hold_down, 31 * DAY);
+	CU_ASSERT_EQUAL(p.remove_hold_down, 32 * DAY);
 	kasp_policy_deinit(&pol);
 }
 
@@ -566,6 +786,31 @@ static void test_oracle_catches(void)
 	CU_ASSERT_EQUAL(oracle(s), 0);
 	kasp_key_t *ksk = s->k[0].role == KASP_ROLE_KSK ? &s->k[0] : &s->k[1];
 	CU_ASSERT_TRUE(kasp_plan_rule(2, s->k, s->n, false));
+	/* A revoked KSK, its DS still out, leads nowhere. */
+	ksk->revoked = s->now;
+	CU_ASSERT(oracle(s) > 0);
+	CU_ASSERT_FALSE(kasp_plan_rule(2, s->k, s->n, false));
+	ksk->revoked = 0;
+	CU_ASSERT_EQUAL(oracle(s), 0);
+	/* Rule 3 holds within each algorithm of a DS: another algorithm's
+	 * signatures do not stand in for a ZSK swap broken halfway. */
+	kasp_key_t mix[4] = {
+	        {.algorithm = 8,
+	         .role = KASP_ROLE_KSK,
+	         .state = {KASP_OMNIPRESENT, KASP_OMNIPRESENT, KASP_OMNIPRESENT, KASP_NA}},
+	        {.algorithm = 8,
+	         .role = KASP_ROLE_ZSK,
+	         .state = {KASP_NA, KASP_OMNIPRESENT, KASP_NA, KASP_UNRETENTIVE}},
+	        {.algorithm = 8,
+	         .role = KASP_ROLE_ZSK,
+	         .state = {KASP_NA, KASP_OMNIPRESENT, KASP_NA, KASP_RUMOURED}},
+	        {.algorithm = 13,
+	         .role = KASP_ROLE_ZSK,
+	         .state = {KASP_NA, KASP_OMNIPRESENT, KASP_NA, KASP_OMNIPRESENT}},
+	};
+	CU_ASSERT_TRUE(kasp_plan_rule(3, mix, 4, false));
+	mix[1].state[KASP_ZRRSIG] = KASP_HIDDEN;
+	CU_ASSERT_FALSE(kasp_plan_rule(3, mix, 4, false));
 	ksk->state[KASP_DNSKEY] = ksk->state[KASP_KRRSIG] = KASP_UNRETENTIVE;
 	CU_ASSERT(oracle(s) > 0);
 	CU_ASSERT_FALSE(kasp_plan_rule(2, s->k, s->n, false));
@@ -575,29 +820,39 @@ static void test_oracle_catches(void)
 	free(s);
 }
 
-/* Two years under the fast policy, then a CSK variant: every rollover
- * through the planner, the oracle at every step. */
+/* Two years under the fast policy (double-KSK with the algorithm
+ * rollover, double-DS, CSK; then RFC 5011 with the algorithm rollover, and
+ * RFC 5011 with a CSK): every rollover through the planner, the oracle at
+ * every step. */
 static void test_two_years(void)
 {
-	kasp_plan_policy_t variants[3] = {fast_policy(), fast_policy(), fast_policy()};
+	kasp_plan_policy_t variants[5] = {fast_policy(), fast_policy(), fast_policy(),
+	                                  fast_policy(), fast_policy()};
 	variants[1].double_ds = true;
 	variants[2].csk = true;
-	for (int v = 0; v < 3; v++) {
+	variants[4].csk = true;
+	for (int v = 3; v < 5; v++) {
+		variants[v].rfc5011 = true;
+		variants[v].add_hold_down = variants[v].remove_hold_down = 30 * DAY;
+	}
+	for (int v = 0; v < 5; v++) {
 		sim_t *s = calloc(1, sizeof(*s));
 		sim_init(s, variants[v]);
-		if (v == 0) {
+		if (v == 0 || v == 3) {
 			s->p.algorithm = 8; /* RSASHA256 first, ECDSA after a year */
 		}
 		int64_t t0 = s->now;
 		run(s, t0 + 365 * DAY);
 		s->p.algorithm = 13;
 		run(s, t0 + 730 * DAY);
-		printf("\n  variant %d: %u keys generated, %u plans checked, %u oracle failures, "
-		       "%zu keys in the set at the end",
-		       v, s->generated, s->checks, s->oracle_failures, s->n);
+		printf("\n  variant %d: %u keys generated, %u revoked, %u plans checked, %u oracle "
+		       "failures, %zu keys in the set at the end",
+		       v, s->generated, s->revoked, s->checks, s->oracle_failures, s->n);
 		CU_ASSERT_EQUAL(s->oracle_failures, 0);
 		/* ZSKs every 30 days and KSKs every 180 (CSK: 180) over 2 years. */
-		CU_ASSERT(s->generated >= (v == 2 ? 4u : 24u));
+		CU_ASSERT(s->generated >= (variants[v].csk ? 4u : 24u));
+		/* Under RFC 5011 every KSK (CSK) but the last is revoked. */
+		CU_ASSERT(!variants[v].rfc5011 || s->revoked >= 3);
 		free(s);
 	}
 }
@@ -616,6 +871,9 @@ int main(void)
 	CU_add_test(suite, "algorithm rollover (RFC 6781 4.1.4)", test_algorithm_rollover);
 	CU_add_test(suite, "going insecure", test_go_insecure);
 	CU_add_test(suite, "a parent that never shows the DS", test_parent_never_answers);
+	CU_add_test(suite, "RFC 5011 KSK rollover", test_rfc5011_ksk_rollover);
+	CU_add_test(suite, "RFC 5011 CSK rollover", test_rfc5011_csk_rollover);
+	CU_add_test(suite, "require_backup holds a new key", test_require_backup);
 	CU_add_test(suite, "clock jump", test_clock_jump);
 	CU_add_test(suite, "planner view of a policy", test_from_policy);
 	CU_add_test(suite, "the signer's flags from the states", test_key_use);

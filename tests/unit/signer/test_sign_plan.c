@@ -2,7 +2,8 @@
  * Tests of sign_plan: the planner's decisions as a table (one row per
  * situation: fresh zone, reuse, refresh boundary, retained and removed keys,
  * changed RRsets, new keys, algorithm gaps, future inceptions, wrong fields,
- * roles, revoked keys, duplicates), key tag collisions resolved by the
+ * roles, revoked keys, duplicates, unpublished keys that sign or keep their
+ * RRSIGs in an algorithm rollover), key tag collisions resolved by the
  * signature, the validity window with and without jitter, timing checks,
  * and the workspace's reuse.
  */
@@ -79,6 +80,9 @@ typedef struct {
 #define RETAINED(alg, tag)    {SIGN_ROLE_ZSK, alg, tag, true, false, true, false, false}
 #define INACTIVE(alg, tag)    {SIGN_ROLE_ZSK, alg, tag, true, false, false, false, false}
 #define UNPUBLISHED(alg, tag) {SIGN_ROLE_ZSK, alg, tag, false, true, false, false, false}
+#define UNPUB_RETAINED(alg, tag) {SIGN_ROLE_ZSK, alg, tag, false, false, true, false, false}
+#define UNPUB_INACTIVE(alg, tag) {SIGN_ROLE_ZSK, alg, tag, false, false, false, false, false}
+#define UNPUB_KSK(alg, tag)   {SIGN_ROLE_KSK, alg, tag, false, true, false, false, false}
 #define REVOKED_KSK(alg, tag) {SIGN_ROLE_KSK, alg, tag, true, true, false, true, false}
 #define REVOKED_CSK(alg, tag) {SIGN_ROLE_CSK, alg, tag, true, true, false, true, false}
 #define CSK_KEYSET(alg, tag)  {SIGN_ROLE_CSK, alg, tag, true, false, false, false, true}
@@ -131,9 +135,9 @@ static const plan_case_t cases[] = {
 	{"key removed from the key set: dropped",
 	 {ZSK(13, 4)}, 1, A, .sigs = {GOOD(NONE)}, .nsigs = 1,
 	 .old = {DROP(NO_KEY)}, CREATES(0), .ncreate = 1},
-	{"key no longer published: dropped",
+	{"key no longer published but active: its RRSIG reused",
 	 {UNPUBLISHED(13, 2), ZSK(13, 4)}, 2, A, .sigs = {GOOD(0)}, .nsigs = 1,
-	 .old = {DROP(NO_KEY)}, CREATES(1), .ncreate = 1},
+	 .old = {REUSE}, CREATES(1), .ncreate = 1},
 	{"key neither active nor retained: dropped",
 	 {INACTIVE(13, 2), ZSK(13, 4)}, 2, A, .sigs = {GOOD(0)}, .nsigs = 1,
 	 .old = {DROP(INACTIVE)}, CREATES(1), .ncreate = 1},
@@ -190,8 +194,33 @@ static const plan_case_t cases[] = {
 	 .old = {DROP(ROLE)}, CREATES(1), .ncreate = 1},
 	{"a revoked key's algorithm needs no RRSIG",
 	 {REVOKED_KSK(8, 9), ZSK(13, 2)}, 2, A, CREATES(1), .ncreate = 1},
-	{"active but unpublished key makes nothing",
-	 {UNPUBLISHED(8, 5), ZSK(13, 2)}, 2, A, CREATES(1), .ncreate = 1},
+	{"active but unpublished key signs data (a new algorithm, RFC 6781 4.1.4)",
+	 {UNPUBLISHED(8, 5), ZSK(13, 2)}, 2, A, CREATES(0, 1), .ncreate = 2},
+	{"active unpublished key's RRSIG reused, the published key signs",
+	 {UNPUBLISHED(8, 5), ZSK(13, 2)}, 2, A, .sigs = {GOOD(0)}, .nsigs = 1,
+	 .old = {REUSE}, CREATES(1), .ncreate = 1},
+	{"active unpublished KSK signs the DNSKEY RRset",
+	 {KSK(13, 1), ZSK(13, 2), UNPUB_KSK(8, 7)}, 3, DNSKEY, CREATES(0, 2), .ncreate = 2},
+	{"retained unpublished key (DNSKEY withdrawn): its RRSIG reused",
+	 {UNPUB_RETAINED(8, 5), ZSK(13, 2)}, 2, A, .sigs = {GOOD(0)}, .nsigs = 1,
+	 .old = {REUSE}, CREATES(1), .ncreate = 1},
+	{"retained unpublished key makes no RRSIG",
+	 {UNPUB_RETAINED(8, 5), ZSK(13, 2)}, 2, A, CREATES(1), .ncreate = 1},
+	{"retained unpublished key's RRSIG expiring: dropped, no gap",
+	 {UNPUB_RETAINED(8, 5), ZSK(13, 2)}, 2, A, .sigs = {{0, -DAY, DAY, OK}}, .nsigs = 1,
+	 .old = {DROP(EXPIRING)}, CREATES(1), .ncreate = 1},
+	{"unpublished key neither active nor retained: dropped",
+	 {UNPUB_INACTIVE(8, 5), ZSK(13, 2)}, 2, A, .sigs = {GOOD(0)}, .nsigs = 1,
+	 .old = {DROP(INACTIVE)}, CREATES(1), .ncreate = 1},
+	{"unknown key's RRSIG dropped beside an unpublished key's",
+	 {UNPUBLISHED(8, 5), ZSK(13, 2)}, 2, A, .sigs = {GOOD(0), GOOD(NONE)}, .nsigs = 2,
+	 .old = {REUSE, DROP(NO_KEY)}, CREATES(1), .ncreate = 1},
+	{"published algorithm without an active key: gap, though an unpublished key signs it",
+	 {ZSK(13, 2), INACTIVE(8, 5), UNPUBLISHED(8, 6)}, 3, A,
+	 .status = SIGN_ERR_ALGORITHM_GAP, .gap_alg = 8},
+	{"published algorithm covered only by an unpublished key's RRSIG: gap",
+	 {ZSK(13, 2), RETAINED(8, 5), UNPUB_RETAINED(8, 6)}, 3, A, .sigs = {GOOD(2)}, .nsigs = 1,
+	 .status = SIGN_ERR_ALGORITHM_GAP, .gap_alg = 8},
 	{"two RRSIGs of one key: the longest-lasting kept",
 	 {ZSK(13, 2)}, 1, A,
 	 .sigs = {{0, -DAY, 8 * DAY, OK}, {0, -DAY, 9 * DAY, OK}, {0, -DAY, 7 * DAY, OK}},

@@ -5,7 +5,9 @@
  * yet valid or forged RRSIG, one by an unknown key, wrong fields, RRSIGs over
  * glue and delegation NS, a missing algorithm, a broken NSEC next name or
  * bitmap, a missing or extra NSEC, a missing NSEC3, wrong NSEC3 parameters)
- * and each must be reported with its reason, owner, type and key. The RFC
+ * and each must be reported with its reason, owner, type and key; RRSIGs
+ * by an unpublished key of the signer's key set are accepted when good and
+ * refused when bad. The RFC
  * 5155 appendix A hashes check the NSEC3 hashing against outside vectors;
  * the chains signer/nsec builds must pass too (two independent readings of
  * RFC 4034/5155 that have to agree). The listed crypto check is also run
@@ -23,6 +25,7 @@
 #include <openssl/evp.h>
 
 #include "hsm/hsm_dnskey.h"
+#include "hsm/hsm_error.h"
 #include "signer/nsec/nsec.h"
 #include "signer/nsec/nsec3.h"
 #include "signer/nsec/nsec_error.h"
@@ -649,11 +652,26 @@ static void collect(void *ctx, const sign_verify_failure_t *f)
 	log->n++;
 }
 
+/* Runs the checks in what over z, with the signer's key set ks (may be
+ * NULL). */
+static int verify_ks(const zone_t *z, unsigned what, const sign_keyset_t *ks, log_t *log,
+                     sign_verify_counts_t *c)
+{
+	memset(log, 0, sizeof(*log));
+	memset(c, 0, sizeof(*c));
+	sign_verify_config_t cfg = {NOW, REFRESH, 0, collect, log, ks};
+	int ret = sign_verify_zone(z, &cfg, what, NULL, 0, c);
+	if (log->n != c->failures) {
+		return -9999;
+	}
+	return ret;
+}
+
 static int verify(const zone_t *z, unsigned what, log_t *log, sign_verify_counts_t *c)
 {
 	memset(log, 0, sizeof(*log));
 	memset(c, 0, sizeof(*c));
-	sign_verify_config_t cfg = {NOW, REFRESH, 0, collect, log};
+	sign_verify_config_t cfg = {NOW, REFRESH, 0, collect, log, NULL};
 	int ret = sign_verify_zone(z, &cfg, what, NULL, 0, c);
 	if (log->n != c->failures) {
 		return -9999;
@@ -798,7 +816,7 @@ static void test_sign_verify_bad_signature_byte(void)
 
 	/* The listed mode checks only what it is given. */
 	sign_verify_t *v = NULL;
-	sign_verify_config_t cfg = {NOW, REFRESH, 0, collect, &log};
+	sign_verify_config_t cfg = {NOW, REFRESH, 0, collect, &log, NULL};
 	CU_ASSERT_EQUAL_FATAL(sign_verify_new(z, &cfg, &v), SIGN_OK);
 	const zone_node_t *ns1 = node_at(z, "ns1");
 	const zone_slot_t *good = zone_node_find(ns1, ZONE_TYPE_A);
@@ -915,7 +933,7 @@ static void test_sign_verify_every_algorithm_of_the_dnskey_rrset(void)
 	CU_ASSERT_EQUAL(verify(z, SIGN_VERIFY_CHECK_COVERAGE, &log, &c), SIGN_ERR_VERIFY);
 	CU_ASSERT_EQUAL(log.n, before - 1);
 	/* A limit stops the check early. */
-	sign_verify_config_t cfg = {NOW, REFRESH, 3, collect, &log};
+	sign_verify_config_t cfg = {NOW, REFRESH, 3, collect, &log, NULL};
 	memset(&log, 0, sizeof(log));
 	memset(&c, 0, sizeof(c));
 	CU_ASSERT_EQUAL(sign_verify_zone(z, &cfg, SIGN_VERIFY_CHECK_COVERAGE, NULL, 0, &c),
@@ -1326,7 +1344,7 @@ static void test_sign_verify_items_split_across_threads(void)
 	forged[items[n / 2].rrsig_len - 1] ^= 0x80;
 	items[n / 2].rrsig = forged;
 	atomic_size_t failures = 0;
-	sign_verify_config_t cfg = {NOW, REFRESH, 0, count_failure, &failures};
+	sign_verify_config_t cfg = {NOW, REFRESH, 0, count_failure, &failures, NULL};
 	sign_verify_t *v = NULL;
 	CU_ASSERT_EQUAL_FATAL(sign_verify_new(z, &cfg, &v), SIGN_OK);
 	enum { THREADS = 4 };
@@ -1421,12 +1439,13 @@ enum { LOCAL_COVERAGE = 0x1, LOCAL_CHAIN = 0x2, LOCAL_BOTH = 0x3 };
 
 /* Runs the local checks in what (LOCAL_*) over names and the NSEC3 owners
  * n3 (may be NULL); SIGN_ERR_VERIFY if either failed. */
-static int verify_local(const zone_t *z, unsigned what, const zone_names_t *names,
-                        const zone_names_t *n3, log_t *log, sign_verify_counts_t *c)
+static int verify_local_ks(const zone_t *z, unsigned what, const zone_names_t *names,
+                           const zone_names_t *n3, const sign_keyset_t *ks, log_t *log,
+                           sign_verify_counts_t *c)
 {
 	memset(log, 0, sizeof(*log));
 	memset(c, 0, sizeof(*c));
-	sign_verify_config_t cfg = {NOW, REFRESH, 0, collect, log};
+	sign_verify_config_t cfg = {NOW, REFRESH, 0, collect, log, ks};
 	sign_verify_t *v = NULL;
 	if (sign_verify_new(z, &cfg, &v) != SIGN_OK) {
 		return -9998;
@@ -1442,6 +1461,12 @@ static int verify_local(const zone_t *z, unsigned what, const zone_names_t *name
 	}
 	sign_verify_free(v);
 	return log->n != c->failures ? -9999 : result;
+}
+
+static int verify_local(const zone_t *z, unsigned what, const zone_names_t *names,
+                        const zone_names_t *n3, log_t *log, sign_verify_counts_t *c)
+{
+	return verify_local_ks(z, what, names, n3, NULL, log, c);
 }
 
 /* verify_local over the names in owners (NULL-terminated). */
@@ -1779,6 +1804,95 @@ static void test_sign_verify_local_nsec3_breaks(void)
 	zone_free(z);
 }
 
+/* A key set holding the test key k, unpublished and active (the new
+ * algorithm's ZSK of an algorithm rollover, or an old one whose DNSKEY went
+ * away), and the published base keys. */
+static void unpublished_keyset(sign_keyset_t *ks, int k)
+{
+	sign_keyset_init(ks);
+	const int all[] = {KSK15, ZSK15, k};
+	for (size_t i = 0; i < 3; i++) {
+		hsm_detail_t detail;
+		memset(&detail, 0, sizeof(detail));
+		CU_ASSERT_EQUAL_FATAL(sign_keyset_add_dnskey(ks, keys[all[i]].dnskey,
+		                                             keys[all[i]].dnskey_len, &detail),
+		                      HSM_OK);
+	}
+	ks->keys[2].published = false;
+	ks->keys[2].active = ks->keys[2].active_keyset = true;
+}
+
+static void test_sign_verify_unpublished_key_of_the_key_set(void)
+{
+	static const int both[] = {ZSK15, ZSK16}, new_only[] = {ZSK16};
+	sign_keyset_t ks;
+	unpublished_keyset(&ks, ZSK16);
+	CU_ASSERT_EQUAL(ks.keys[2].tag, keys[ZSK16].tag);
+	zone_t *z = nsec_zone();
+	const zone_rrset_t *a = data_at(z, "www", ZONE_TYPE_A);
+	zone_rrset_t *sigs = sigs_by(both, 2, name("www"), a, -DAY, 14 * DAY);
+	z = with_slot(z, "www", ZONE_TYPE_A, NULL, sigs);
+	zone_rrset_unref(sigs);
+	log_t log;
+	sign_verify_counts_t c;
+	/* Ed448 is not in the DNSKEY RRset: without the key set, an unknown key. */
+	CU_ASSERT_EQUAL(verify(z, ALL_CHECKS, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 2);
+	CU_ASSERT(has(&log, SIGN_VERIFY_UNKNOWN_KEY, "www", ZONE_TYPE_A, keys[ZSK16].tag));
+	CU_ASSERT(has(&log, SIGN_VERIFY_BAD_SIGNATURE, "www", ZONE_TYPE_A, keys[ZSK16].tag));
+	/* With it: accepted, by coverage, crypto and the local checks. */
+	CU_ASSERT_EQUAL(verify_ks(z, ALL_CHECKS, &ks, &log, &c), SIGN_OK);
+	if (log.n > 0) {
+		dump(&log);
+	}
+	CU_ASSERT_EQUAL(c.verified, c.rrsigs);
+	static const char *const www[] = {"www", NULL};
+	zone_names_t l = {0};
+	add_names(&l, www);
+	CU_ASSERT_EQUAL(verify_local_ks(z, LOCAL_BOTH, &l, NULL, &ks, &log, &c), SIGN_OK);
+	CU_ASSERT(c.rrsigs >= 2);
+	CU_ASSERT_EQUAL(verify_local_ks(z, LOCAL_BOTH, &l, NULL, NULL, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT(has(&log, SIGN_VERIFY_UNKNOWN_KEY, "www", ZONE_TYPE_A, keys[ZSK16].tag));
+	/* A published key of the key set changes nothing: its DNSKEY is there. */
+	ks.keys[1].published = true;
+	CU_ASSERT_EQUAL(verify_ks(z, ALL_CHECKS, &ks, &log, &c), SIGN_OK);
+
+	/* Its RRSIG alone covers no algorithm of the DNSKEY RRset. */
+	sigs = sigs_by(new_only, 1, name("www"), a, -DAY, 14 * DAY);
+	z = with_slot(z, "www", ZONE_TYPE_A, NULL, sigs);
+	zone_rrset_unref(sigs);
+	CU_ASSERT_EQUAL(verify_ks(z, ALL_CHECKS, &ks, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_MISSING, "www", ZONE_TYPE_A, 0));
+	CU_ASSERT_EQUAL(log.f[0].alg, 15);
+
+	/* A bad signature of it is an error: it is ours. */
+	uint8_t buf[600];
+	zone_rdata_t rd[2];
+	rd[0] = rrsig(ZSK15, name("www"), a, -DAY, 14 * DAY, buf);
+	uint8_t bad[600];
+	rd[1] = rrsig(ZSK16, name("www"), a, -DAY, 14 * DAY, bad);
+	bad[rd[1].len - 1] ^= 0x01;
+	sigs = rrset_of(ZONE_TYPE_RRSIG, a->ttl, rd, 2);
+	z = with_slot(z, "www", ZONE_TYPE_A, NULL, sigs);
+	zone_rrset_unref(sigs);
+	CU_ASSERT_EQUAL(verify_ks(z, SIGN_VERIFY_CHECK_COVERAGE, &ks, &log, &c), SIGN_OK);
+	CU_ASSERT_EQUAL(verify_ks(z, ALL_CHECKS, &ks, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_BAD_SIGNATURE, "www", ZONE_TYPE_A, keys[ZSK16].tag));
+	/* So is one that expires within refresh. */
+	rd[1] = rrsig(ZSK16, name("www"), a, -DAY, DAY, bad);
+	sigs = rrset_of(ZONE_TYPE_RRSIG, a->ttl, rd, 2);
+	z = with_slot(z, "www", ZONE_TYPE_A, NULL, sigs);
+	zone_rrset_unref(sigs);
+	CU_ASSERT_EQUAL(verify_ks(z, ALL_CHECKS, &ks, &log, &c), SIGN_ERR_VERIFY);
+	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT(has(&log, SIGN_VERIFY_EXPIRES, "www", ZONE_TYPE_A, keys[ZSK16].tag));
+	zone_names_deinit(&l);
+	sign_keyset_deinit(&ks);
+	zone_free(z);
+}
+
 int main(void)
 {
 	if (dname_from_str("example.", NULL, apex, DNAME_MAXLEN, NULL) != ZONE_OK) {
@@ -1800,6 +1914,7 @@ int main(void)
 	        {"wildcard_labels_accepted", test_sign_verify_wildcard_labels_accepted},
 	        {"every_algorithm_of_the_dnskey_rrset",
 	         test_sign_verify_every_algorithm_of_the_dnskey_rrset},
+	        {"unpublished_key_of_the_key_set", test_sign_verify_unpublished_key_of_the_key_set},
 	        {"no_dnskey", test_sign_verify_no_dnskey},
 	        {"nsec_chain_breaks", test_sign_verify_nsec_chain_breaks},
 	        {"nsec3_chain_breaks", test_sign_verify_nsec3_chain_breaks},
