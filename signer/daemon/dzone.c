@@ -1273,11 +1273,110 @@ static int prepare_delta(const zone_t *work, dzone_change_t *c, zone_delta_t *ou
 }
 
 /* Applies one change to *work (replacing it); fills r on failure. */
+/* Types the signer makes: their TTLs are the policy's own. */
+static bool signer_made(uint16_t type)
+{
+	return type == ZONE_TYPE_DNSKEY || type == ZONE_TYPE_NSEC || type == ZONE_TYPE_NSEC3 ||
+	       type == ZONE_TYPE_NSEC3PARAM || type == ZONE_TYPE_CDS || type == ZONE_TYPE_CDNSKEY;
+}
+
+/* Checks the TTLs of the names of next a change brought (every name for a
+ * whole zone: c NULL) against the policy's max_zone_ttl: refused, or capped
+ * into a new *next (ttl_policy cap); and the SOA EXPIRE against refresh
+ * (kasp_policy_check_zone). Returns false with r filled when refused. */
+static bool policy_ttls(dzone_t *z, const dzone_change_t *c, zone_t **next, dzone_result_t *r)
+{
+	const kasp_policy_t *pol = z->policy;
+	zone_delta_t cap;
+	zone_delta_init(&cap);
+	size_t capped = 0;
+	size_t n = c == NULL ? (*next)->count : c->delta.nadded;
+	int ret = ZONE_OK;
+	for (size_t i = 0; i < n && ret == ZONE_OK; i++) {
+		size_t idx = i;
+		if (c != NULL && !zone_find(*next, c->delta.added[i].owner, &idx)) {
+			continue;
+		}
+		const zone_node_t *node = zone_entry(*next, idx)->node;
+		for (size_t t = 0; t < node->nslots && ret == ZONE_OK; t++) {
+			const zone_rrset_t *rs = node->slots[t].data;
+			if (rs == NULL || signer_made(rs->type) || rs->ttl <= pol->max_zone_ttl) {
+				continue;
+			}
+			char owner[DNAME_STR_MAXLEN];
+			dname_to_str(node->owner, owner, sizeof(owner));
+			if (pol->ttl_policy == KASP_POLICY_TTL_REFUSE) {
+				r->status = SIGNER__V1__STATUS__INVALID_ZONE;
+				snprintf(r->message, sizeof(r->message),
+				         "change refused, nothing applied: %.600s type %u: TTL %u "
+				         "above the "
+				         "maximum zone TTL %u of policy '%s' (zone.max_ttl; "
+				         "zone.ttl_policy: cap lowers it instead)",
+				         owner, rs->type, rs->ttl, pol->max_zone_ttl, pol->name);
+				zone_delta_deinit(&cap);
+				return false;
+			}
+			size_t pos = 0;
+			zone_rdata_t rd;
+			while (ret == ZONE_OK && zone_rrset_next(rs, &pos, &rd)) {
+				ret = zone_delta_add(&cap, false, node->owner, rs->type, rs->ttl,
+				                     rd.data, rd.len);
+				if (ret == ZONE_OK) {
+					ret = zone_delta_add(&cap, true, node->owner, rs->type,
+					                     pol->max_zone_ttl, rd.data, rd.len);
+				}
+			}
+			capped++;
+		}
+	}
+	zone_t *lowered = NULL;
+	if (ret == ZONE_OK && capped > 0) {
+		ret = zone_delta_apply(*next, &cap, ZONE_APPLY_UNSIGNED, NULL, NULL, &lowered);
+	}
+	zone_delta_deinit(&cap);
+	if (ret != ZONE_OK) {
+		r->status = SIGNER__V1__STATUS__INTERNAL;
+		snprintf(r->message, sizeof(r->message), "capping TTLs: %s", zone_strerror(ret));
+		return false;
+	}
+	if (lowered != NULL) {
+		log_zone(LOG_NOTICE, z->name,
+		         "%zu RRsets had a TTL above %u (policy '%s'): lowered", capped,
+		         pol->max_zone_ttl, pol->name);
+		zone_free(*next);
+		*next = lowered;
+	}
+	/* SOA EXPIRE: a secondary cut off serves the zone that long. */
+	const zone_rrset_t *soa = zone_apex_rrset(*next, ZONE_TYPE_SOA);
+	size_t pos = 0;
+	zone_rdata_t rd;
+	if (soa != NULL && zone_rrset_next(soa, &pos, &rd)) {
+		size_t p = 0;
+		for (int k = 0; k < 2; k++) {
+			while (p < rd.len && rd.data[p] != 0) {
+				p += 1u + rd.data[p];
+			}
+			p++;
+		}
+		char err[512];
+		if (p + 20 <= rd.len && kasp_policy_check_zone(pol, rd32(rd.data + p + 12), 0, err,
+		                                               sizeof(err)) != KASP_OK) {
+			r->status = SIGNER__V1__STATUS__INVALID_ZONE;
+			snprintf(r->message, sizeof(r->message),
+			         "change refused, nothing applied: SOA EXPIRE %u: %.400s",
+			         rd32(rd.data + p + 12), err);
+			return false;
+		}
+	}
+	return true;
+}
+
 static bool apply_change(dzone_t *z, dzone_change_t *c, zone_t **work, bool *work_owned,
                          uint32_t *input_serial, dzone_result_t *r)
 {
 	msgbuf_t m = {0};
 	zone_t *next = NULL;
+	uint32_t before = *input_serial;
 	if (c->kind == DZONE_CHANGE_FULL) {
 		next = c->full;
 		c->full = NULL;
@@ -1317,6 +1416,12 @@ static bool apply_change(dzone_t *z, dzone_change_t *c, zone_t **work, bool *wor
 		*input_serial = c->to_serial;
 	}
 	free(m.buf);
+	if (z->policy != NULL &&
+	    !policy_ttls(z, c->kind == DZONE_CHANGE_FULL ? NULL : c, &next, r)) {
+		zone_free(next);
+		*input_serial = before;
+		return false;
+	}
 	if (*work_owned) {
 		zone_free(*work);
 	}

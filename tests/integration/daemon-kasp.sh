@@ -28,6 +28,8 @@ DS_TTL=600
 policy_yaml() {
 	cat <<EOF
 policies:
+  - name: capped
+    zone: {max_ttl: 300, ttl_policy: cap}
   - name: fast
     algorithm: ECDSAP256SHA256
     keys:
@@ -64,7 +66,7 @@ ok "an unknown policy and keys given with a policy are refused"
 cat >"$tmp/kasp.zone" <<EOF
 \$ORIGIN $zone
 \$TTL 300
-@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300
+@ IN SOA ns1 hostmaster 1 7200 3600 259200 300
 @ IN NS ns1
 ns1 IN A 192.0.2.1
 www IN A 192.0.2.80
@@ -127,8 +129,17 @@ tag_of() { # ROLE [N]: the tag of the Nth key of ROLE (1 = oldest)
 	states | awk -v r="$1" '$1 == r { print $2 }' | sed -n "${2:-1}p"
 }
 
-step "initial signing: keys generated in the token, DNSKEYs published, DS not yet"
+step "zone data the policy refuses: a TTL above max_ttl, an SOA EXPIRE beyond refresh"
 cli_ok zone add "$zone" --policy fast >/dev/null
+sed 's/^www IN A/www 301 IN A/' "$tmp/kasp.zone" >"$tmp/ttl.zone"
+cli_fails "www.kasp.example. type 1: TTL 301 above the maximum zone TTL 300 of policy 'fast'" \
+	zone push "$zone" "$tmp/ttl.zone"
+sed 's/ 259200 300$/ 1209600 300/' "$tmp/kasp.zone" >"$tmp/expire.zone"
+cli_fails "SOA EXPIRE 1209600" zone push "$zone" "$tmp/expire.zone"
+[[ $(zone_field "$zone" published) == false ]] || die "a refused zone was published"
+ok "refused with the owner, type and policy field; nothing published"
+
+step "initial signing: keys generated in the token, DNSKEYs published, DS not yet"
 cli_ok zone push "$zone" "$tmp/kasp.zone" >/dev/null
 ksk=$(tag_of KSK)
 zsk=$(tag_of ZSK)
@@ -252,6 +263,16 @@ line=$(states | awk -v t="$ksk" '$1 == "KSK" && $2 == t')
 check_zone
 ok "KSK $ksk -> $ksk2 with the DS swap at the parent"
 
+step "a policy that caps TTLs lowers them"
+cli_ok zone add capped.example. --policy capped >/dev/null
+sed "s/kasp.example./capped.example./; s/^www IN A/www 7200 IN A/" "$tmp/kasp.zone" >"$tmp/capped.zone"
+cli_ok zone push capped.example. "$tmp/capped.zone" >/dev/null
+pull capped.example. "$tmp/capped.pulled" --text
+grep -qE "^www.capped.example.[[:space:]]+300[[:space:]]+IN[[:space:]]+A" "$tmp/capped.pulled" ||
+	die "TTL not capped:$(grep www "$tmp/capped.pulled" | lib_indent)"
+daemon_log_grep -q "1 RRsets had a TTL above 300 (policy 'capped'): lowered" || die "cap not logged"
+ok "www 7200 served as 300"
+
 step "restart: the key states and keys come back"
 before=$(states)
 daemon_stop
@@ -284,7 +305,7 @@ serial=$(zone_serial "$zone")
 cat >>"$tmp/kasp.zone" <<EOF
 new IN A 192.0.2.99
 EOF
-sed -i 's/ 1 7200 3600/ 2 7200 3600/' "$tmp/kasp.zone"
+sed -i 's/ 1 7200 3600/ 3 7200 3600/' "$tmp/kasp.zone"
 cli_ok zone push "$zone" "$tmp/kasp.zone" >/dev/null
 [[ $(zone_serial "$zone") != "$serial" ]] || die "zone not signed while keys cannot be made"
 check_zone

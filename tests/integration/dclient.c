@@ -759,3 +759,106 @@ int dclient_canon_all(const char *zone, const char *text, dclient_lines_t *out)
 	zone_delta_deinit(&d);
 	return ret;
 }
+
+/* --- zones with a policy --- */
+
+int dclient_zone_add_policy(dclient_t *c, const char *zone, const char *policy,
+                            dclient_result_t *res)
+{
+	Signer__V1__ZoneConfig zc = SIGNER__V1__ZONE_CONFIG__INIT;
+	zc.name = (char *)zone;
+	zc.policy = (char *)policy;
+	Signer__V1__ZoneAdd za = SIGNER__V1__ZONE_ADD__INIT;
+	za.config = &zc;
+	Signer__V1__Request q = SIGNER__V1__REQUEST__INIT;
+	q.op_case = SIGNER__V1__REQUEST__OP_ZONE_ADD;
+	q.zone_add = &za;
+	return call(c, &q, res, NULL);
+}
+
+static void copy_str(char *dst, size_t cap, const char *s)
+{
+	snprintf(dst, cap, "%s", s != NULL ? s : "");
+}
+
+int dclient_kasp_status(dclient_t *c, const char *zone, dclient_kasp_status_t *st)
+{
+	memset(st, 0, sizeof(*st));
+	Signer__V1__ZoneStatusRequest zs = SIGNER__V1__ZONE_STATUS_REQUEST__INIT;
+	zs.name = (char *)zone;
+	Signer__V1__Request q = SIGNER__V1__REQUEST__INIT;
+	q.op_case = SIGNER__V1__REQUEST__OP_ZONE_STATUS;
+	q.zone_status = &zs;
+	Signer__V1__Response *r = NULL;
+	if (call(c, &q, &st->res, &r) != 0) {
+		return -1;
+	}
+	int ret = 0;
+	const Signer__V1__ZoneStatus *z = r->body_case == SIGNER__V1__RESPONSE__BODY_ZONE ? r->zone
+	                                                                                 : NULL;
+	if (z != NULL) {
+		st->published = z->published;
+		st->signing = z->signing;
+		st->serial = z->serial;
+		st->published_at = z->published_at;
+		st->next_event = z->next_event;
+		st->kasp_next = z->kasp_next;
+		copy_str(st->kasp_blocked, sizeof(st->kasp_blocked), z->kasp_blocked);
+		copy_str(st->parent_poll, sizeof(st->parent_poll), z->parent_poll);
+		copy_str(st->last_error, sizeof(st->last_error), z->last_error);
+		st->keys = calloc(z->n_keys + 1, sizeof(*st->keys));
+		if (st->keys == NULL) {
+			ret = fail(c, "out of memory");
+		}
+		for (size_t i = 0; ret == 0 && i < z->n_keys; i++) {
+			const Signer__V1__KeyState *k = z->keys[i];
+			dclient_key_state_t *o = &st->keys[st->nkeys++];
+			o->tag = k->key_tag;
+			o->algorithm = k->algorithm;
+			copy_str(o->role, sizeof(o->role), k->role);
+			copy_str(o->id, sizeof(o->id), k->id);
+			o->goal = k->goal;
+			copy_str(o->ds, sizeof(o->ds), k->ds);
+			copy_str(o->dnskey, sizeof(o->dnskey), k->dnskey);
+			copy_str(o->krrsig, sizeof(o->krrsig), k->krrsig);
+			copy_str(o->zrrsig, sizeof(o->zrrsig), k->zrrsig);
+			o->created = k->created;
+			o->published = k->published;
+			o->ds_seen = k->ds_seen;
+			o->ds_gone = k->ds_gone;
+			o->removed = k->removed;
+			o->purged = k->purged;
+		}
+	} else if (r->status == 0) {
+		ret = fail(c, "protocol: zone status OK without a ZoneStatus");
+	}
+	signer__v1__response__free_unpacked(r, NULL);
+	return ret;
+}
+
+void dclient_kasp_status_free(dclient_kasp_status_t *st)
+{
+	free(st->keys);
+	st->keys = NULL;
+	st->nkeys = 0;
+}
+
+int dclient_daemon_now(dclient_t *c, int64_t *now, dclient_result_t *res)
+{
+	Signer__V1__DaemonStatusRequest d = SIGNER__V1__DAEMON_STATUS_REQUEST__INIT;
+	Signer__V1__Request q = SIGNER__V1__REQUEST__INIT;
+	q.op_case = SIGNER__V1__REQUEST__OP_DAEMON_STATUS;
+	q.daemon_status = &d;
+	Signer__V1__Response *r = NULL;
+	if (call(c, &q, res, &r) != 0) {
+		return -1;
+	}
+	int ret = 0;
+	if (r->body_case == SIGNER__V1__RESPONSE__BODY_DAEMON && r->daemon != NULL) {
+		*now = r->daemon->now;
+	} else if (r->status == 0) {
+		ret = fail(c, "protocol: daemon status OK without a DaemonStatus");
+	}
+	signer__v1__response__free_unpacked(r, NULL);
+	return ret;
+}

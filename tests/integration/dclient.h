@@ -135,4 +135,43 @@ int dclient_canon_all(const char *zone, const char *text, dclient_lines_t *out);
 
 const char *dclient_status_name(int status);
 
+/* --- zones with a policy (the key manager) --- */
+
+/* One key of a zone with a policy, as its zone status shows it. States:
+ * "hidden", "rumoured", "omnipresent", "unretentive", "NA". Times are
+ * absolute UNIX seconds (0: not yet). */
+typedef struct {
+	uint32_t tag, algorithm;
+	char role[8]; /* KSK, ZSK, CSK */
+	char id[160]; /* CKA_ID, hex */
+	bool goal;    /* being introduced (true) or retired */
+	char ds[16], dnskey[16], krrsig[16], zrrsig[16];
+	int64_t created, published, ds_seen, ds_gone, removed, purged;
+} dclient_key_state_t;
+
+/* The zone status with the key manager's part. keys is malloc'ed (free
+ * with dclient_kasp_status_free). */
+typedef struct {
+	dclient_result_t res;
+	bool published, signing;
+	uint32_t serial;
+	int64_t published_at; /* absolute UNIX seconds, daemon clock */
+	int64_t next_event;   /* absolute; 0: none */
+	int64_t kasp_next;    /* absolute; 0: none */
+	char kasp_blocked[512], parent_poll[512], last_error[512];
+	dclient_key_state_t *keys;
+	size_t nkeys;
+} dclient_kasp_status_t;
+
+/* Zone add under the KASP policy named policy (keys, timing and denial come
+ * from it). */
+int dclient_zone_add_policy(dclient_t *c, const char *zone, const char *policy,
+                            dclient_result_t *res);
+/* Zone status with key states; st is overwritten (release with
+ * dclient_kasp_status_free, also after -1). */
+int dclient_kasp_status(dclient_t *c, const char *zone, dclient_kasp_status_t *st);
+void dclient_kasp_status_free(dclient_kasp_status_t *st);
+/* The daemon's clock (DaemonStatus.now, absolute UNIX seconds) in *now. */
+int dclient_daemon_now(dclient_t *c, int64_t *now, dclient_result_t *res);
+
 #endif
