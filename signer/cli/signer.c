@@ -12,6 +12,7 @@
 #include "signer/cli/cli_hsm.h"
 #include "signer/cli/cli_key.h"
 #include "signer/cli/cli_sign.h"
+#include "signer/cli/cli_state.h"
 #include "signer/cli/cli_zone.h"
 
 static void usage(FILE *fp)
@@ -22,7 +23,8 @@ static void usage(FILE *fp)
 	            "  sign     sign a zone file once (signer sign --help)\n"
 	            "  zone     zones of signerd: add, push, update, pull, watch... (signer zone "
 	            "--help)\n"
-	            "  key      keys signerd sees, DS records (signer key --help)\n"
+	            "  key      keys, DS records, trust anchors, rollovers (signer key --help)\n"
+	            "  state    back up and restore signerd's state (signer state --help)\n"
 	            "  status   signerd's health (exit status 3 if not healthy)\n"
 	            "  clock    testing: move signerd's clock (signer clock --help)\n");
 }
@@ -51,6 +53,9 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "status") == 0) {
 		return cli_daemon_status_main(argc - 1, argv + 1);
+	}
+	if (strcmp(argv[1], "state") == 0) {
+		return cli_state_main(argc - 1, argv + 1);
 	}
 	if (strcmp(argv[1], "clock") == 0) {
 		return cli_daemon_clock_main(argc - 1, argv + 1);

@@ -1241,6 +1241,26 @@ static void do_key_export(conn_t *c, uint64_t id, const Signer__V1__KeyExport *r
 	zonemgr_release(c->r->p.zones, z);
 }
 
+/* A backup of the state into a new directory on this host. */
+static void do_state_backup(conn_t *c, uint64_t id, const Signer__V1__StateBackup *req)
+{
+	if (!need_operator(c, id, "state backup")) {
+		return;
+	}
+	char err[512] = "";
+	char *manifest = NULL;
+	if (zonemgr_backup(c->r->p.zones, req->dir, &manifest, err, sizeof(err)) != 0) {
+		reply(c, id, SIGNER__V1__STATUS__INTERNAL, "state backup: %s", err);
+		return;
+	}
+	Signer__V1__Response resp = SIGNER__V1__RESPONSE__INIT;
+	resp.id = id;
+	resp.body_case = SIGNER__V1__RESPONSE__BODY_TEXT;
+	resp.text = manifest;
+	send_response(c, &resp);
+	free(manifest);
+}
+
 /* --- daemon status, subscriptions, clock --- */
 
 static void do_daemon_status(conn_t *c, uint64_t id)
@@ -1449,6 +1469,9 @@ static void handle(conn_t *c, const Signer__V1__Request *req)
 		break;
 	case SIGNER__V1__REQUEST__OP_KEY_EXPORT:
 		do_key_export(c, id, req->key_export);
+		break;
+	case SIGNER__V1__REQUEST__OP_STATE_BACKUP:
+		do_state_backup(c, id, req->state_backup);
 		break;
 	default:
 		reply(c, id, SIGNER__V1__STATUS__BAD_REQUEST, "unknown operation");

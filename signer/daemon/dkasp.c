@@ -1432,3 +1432,57 @@ Signer__V1__Status dkasp_export(dkasp_t *k, const char *zone, kasp_export_format
 	pthread_mutex_unlock(&k->mu);
 	return st;
 }
+
+int dkasp_backup(dkasp_t *k, const char *path, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&k->mu);
+	int ret = kasp_db_backup(k->db, path) == KASP_OK
+	                  ? 0
+	                  : fail(err, errlen, "key store backup: %s", kasp_db_error(k->db));
+	pthread_mutex_unlock(&k->mu);
+	return ret;
+}
+
+int dkasp_after_restore(dkasp_t *k, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&k->mu);
+	kasp_db_zone_t *zones = NULL;
+	size_t nzones = 0;
+	int ret =
+	        kasp_db_zones(k->db, &zones, &nzones) == KASP_OK && kasp_db_begin(k->db) == KASP_OK
+	                ? 0
+	                : -1;
+	size_t forgotten = 0;
+	for (size_t i = 0; i < nzones && ret == 0; i++) {
+		kasp_key_t *keys = NULL;
+		kasp_db_key_info_t *info = NULL;
+		size_t n = 0;
+		ret = kasp_db_keys(k->db, zones[i].name, &keys, &info, &n) == KASP_OK ? 0 : -1;
+		for (size_t j = 0; j < n && ret == 0; j++) {
+			kasp_state_t ds = keys[j].state[KASP_DS];
+			if (info[j].purged == 0 &&
+			    (ds == KASP_RUMOURED || ds == KASP_UNRETENTIVE) &&
+			    (keys[j].ds_seen != 0 || keys[j].ds_gone != 0)) {
+				keys[j].ds_seen = 0;
+				keys[j].ds_gone = 0;
+				ret = kasp_db_key_save(k->db, &keys[j]) == KASP_OK ? 0 : -1;
+				forgotten++;
+			}
+		}
+		kasp_db_keys_free(keys, info, n);
+	}
+	if (ret == 0 && kasp_db_commit(k->db) != KASP_OK) {
+		ret = -1;
+	}
+	if (ret != 0) {
+		fail(err, errlen, "key store: %s", kasp_db_error(k->db));
+	}
+	kasp_db_rollback(k->db);
+	kasp_db_zones_free(zones, nzones);
+	pthread_mutex_unlock(&k->mu);
+	if (ret == 0 && forgotten > 0) {
+		log_msg(LOG_NOTICE, "restore: the DS evidence of %zu keys is gathered again",
+		        forgotten);
+	}
+	return ret;
+}

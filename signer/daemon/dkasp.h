@@ -133,4 +133,13 @@ void dkasp_status(dkasp_t *k, const char *zone, Signer__V1__ZoneStatus *st);
 Signer__V1__Status dkasp_export(dkasp_t *k, const char *zone, kasp_export_format_t format,
                                 bool anchor, bool sha384, char **out, char *err, size_t errlen);
 
+/* Writes a consistent copy of the key store to path (kasp_db_backup).
+ * Returns 0 or -1 with err. */
+int dkasp_backup(dkasp_t *k, const char *path, char *err, size_t errlen);
+
+/* After a restore: every DS evidence is forgotten (the parents are polled
+ * again, or the operator tells again) for keys whose DS is in transit.
+ * Returns 0 or -1 with err. */
+int dkasp_after_restore(dkasp_t *k, char *err, size_t errlen);
+
 #endif

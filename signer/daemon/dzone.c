@@ -64,6 +64,7 @@ struct dzone {
 	uint64_t snap_size;       /* bytes of the snapshot file */
 	unsigned retry;           /* seconds of the next retry backoff */
 	uint64_t keyset_digest;   /* of the key set cur was signed with (0: unknown) */
+	uint32_t serial_floor;    /* after a restore: the next serial (0: none) */
 };
 
 static int64_t resign_time(const dzone_t *z, const dzone_version_t *v);
@@ -700,6 +701,17 @@ int dzone_open(const dzone_env_t *env, const char *dir, dzone_t **out, char *err
 		/* A crash between a publication and its trim left it long. */
 		keep_journal(z, z->cur, ts.tv_sec);
 	}
+	if (z->cur != NULL && env->restore_bump > 0) {
+		/* Restored from a backup: the old node may have published
+		 * serials after it; the next one goes past them, at once. */
+		z->serial_floor = z->cur->serial + env->restore_bump;
+		if (z->serial_floor == 0) {
+			z->serial_floor = 1;
+		}
+		z->next_event = 0;
+		log_zone(LOG_NOTICE, z->name, "restored at serial %u: the next serial is %u",
+		         z->cur->serial, z->serial_floor);
+	}
 	*out = z;
 	return 0;
 }
@@ -967,6 +979,51 @@ bool dzone_read_deltas(dzone_t *z, uint32_t from_serial,
 	}
 	pthread_mutex_unlock(&z->jmu);
 	return found;
+}
+
+int dzone_backup(dzone_t *z, const char *dir, char *err, size_t errlen)
+{
+	const char *base = strrchr(z->dir, '/');
+	base = base != NULL ? base + 1 : z->dir;
+	size_t len = strlen(dir) + strlen(base) + 16;
+	char *zdir = malloc(len);
+	if (zdir == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(zdir, len, "%s/zones", dir);
+	mkdir(zdir, 0700);
+	snprintf(zdir, len, "%s/zones/%s", dir, base);
+	int ret = mkdir(zdir, 0700) == 0 || errno == EEXIST ? 0 : -errno;
+	size_t clen = signer__v1__zone_config__get_packed_size(z->cfg);
+	uint8_t *buf = ret == 0 ? malloc(clen + 1) : NULL;
+	if (ret == 0 && buf == NULL) {
+		ret = -ENOMEM;
+	}
+	if (ret == 0) {
+		signer__v1__zone_config__pack(z->cfg, buf);
+		ret = write_file(zdir, "config.pb", buf, clen);
+	}
+	free(buf);
+	dzone_version_t *v = dzone_current(z);
+	if (ret == 0 && v != NULL) {
+		char *path = path_join(zdir, "signed.snap");
+		zone_snap_meta_t meta = {.serial = v->serial,
+		                         .input_serial = v->input_serial,
+		                         .published_at = v->published_at};
+		int st = path != NULL ? zone_snap_save(path, v->zone, &meta) : ZONE_ERR_NOMEM;
+		free(path);
+		if (st != ZONE_OK) {
+			snprintf(err, errlen, "%s/signed.snap: %s", zdir, zone_strerror(st));
+			ret = -1;
+		}
+	} else if (ret != 0) {
+		snprintf(err, errlen, "%s: %s", zdir, strerror(-ret));
+		ret = -1;
+	}
+	dzone_version_unref(v);
+	free(zdir);
+	return ret;
 }
 
 void dzone_keys(dzone_t *z, void (*fn)(void *ctx, const Signer__V1__ZoneKey *k), void *ctx)
@@ -1729,7 +1786,7 @@ bool dzone_pass(dzone_t *z, dzone_change_t *changes, int64_t now, volatile atomi
 			finish(c, &r);
 		}
 	}
-	bool due = cur != NULL && resign_time(z, cur) <= now;
+	bool due = cur != NULL && (resign_time(z, cur) <= now || z->serial_floor != 0);
 	char err[512];
 	if (z->policy != NULL && (cur != NULL || napplied > 0) && !atomic_load(stop)) {
 		/* The key manager first: what it records needs a publication. */
@@ -1773,6 +1830,9 @@ bool dzone_pass(dzone_t *z, dzone_change_t *changes, int64_t now, volatile atomi
 	params.timing.now = now;
 	params.have_previous_serial = cur != NULL;
 	params.previous_serial = cur != NULL ? cur->serial : 0;
+	if (cur != NULL && z->serial_floor != 0) {
+		params.previous_serial = z->serial_floor - 1;
+	}
 	params.threads = z->env->threads;
 	params.verify_crypto = true;
 	params.prev_keyset_digest = z->keyset_digest;
@@ -1843,6 +1903,7 @@ bool dzone_pass(dzone_t *z, dzone_change_t *changes, int64_t now, volatile atomi
 	published = true;
 	z->retry = RETRY_MIN;
 	z->keyset_digest = stats.keyset_digest;
+	z->serial_floor = 0;
 	if (z->policy != NULL &&
 	    dkasp_published(z->env->kasp, z->name, &kp, v->published_at, err, sizeof(err)) != 0) {
 		/* Planned again at the next pass, which publishes again. */

@@ -91,8 +91,10 @@ typedef struct {
 	hsm_ctx_t *hsm;
 	const char *state_dir;
 	zone_journal_limits_t journal_limits;
-	unsigned threads; /* pipeline workers per pass (0: from latency) */
-	dkasp_t *kasp;    /* the key manager of zones with a policy */
+	unsigned threads;      /* pipeline workers per pass (0: from latency) */
+	dkasp_t *kasp;         /* the key manager of zones with a policy */
+	uint32_t restore_bump; /* a restored state (signer state restore): the first
+	                        * serial published is the snapshot's plus this */
 } dzone_env_t;
 
 typedef struct dzone dzone_t;
@@ -166,6 +168,11 @@ bool dzone_pass(dzone_t *z, dzone_change_t *changes, int64_t now, volatile atomi
 /* Writes a snapshot of the published version (at shutdown, so that a
  * restart replays nothing). Same thread rules as dzone_pass. */
 int dzone_checkpoint(dzone_t *z);
+
+/* Writes the zone's configuration and published version (a snapshot)
+ * under dir/zones/NAME/ (dir exists), as the state directory keeps them.
+ * Returns 0 or -1 with err. Thread-safe. */
+int dzone_backup(dzone_t *z, const char *dir, char *err, size_t errlen);
 
 /* The keys of the zone for key list: calls fn for each (token name, key
  * spec, role). Thread-safe. */

@@ -596,7 +596,18 @@ int zonemgr_new(const zonemgr_params_t *p, zonemgr_t **out, char *err, size_t er
 		zonemgr_free(m);
 		return -1;
 	}
-	char zones[4096];
+	char zones[4096], marker[4096 + 16];
+	snprintf(marker, sizeof(marker), "%s/" ZONEMGR_RESTORED, p->config->state_dir);
+	FILE *mf = fopen(marker, "r");
+	if (mf != NULL) {
+		unsigned long bump = 0;
+		if (fscanf(mf, "serial_bump %lu", &bump) != 1 || bump == 0 || bump >= 1ul << 31) {
+			bump = 1ul << 16;
+		}
+		fclose(mf);
+		m->env.restore_bump = (uint32_t)bump;
+		log_notice("state restored from a backup: every zone's serial jumps by %lu", bump);
+	}
 	snprintf(zones, sizeof(zones), "%s/zones", p->config->state_dir);
 	mkdir(zones, 0700);
 	DIR *d = opendir(zones);
@@ -636,7 +647,83 @@ int zonemgr_new(const zonemgr_params_t *p, zonemgr_t **out, char *err, size_t er
 		dzone_version_unref(v);
 	}
 	closedir(d);
+	if (m->env.restore_bump > 0) {
+		char kerr[512];
+		if (p->kasp != NULL && dkasp_after_restore(p->kasp, kerr, sizeof(kerr)) != 0) {
+			snprintf(err, errlen, "after the restore: %s", kerr);
+			zonemgr_free(m);
+			return -1;
+		}
+		/* The zones carry their floors now; a restart does not bump again. */
+		unlink(marker);
+	}
 	*out = m;
+	return 0;
+}
+
+typedef struct {
+	const char *dir;
+	FILE *manifest;
+	int ret;
+	char *err;
+	size_t errlen;
+} backup_ctx_t;
+
+static void backup_zone(void *ctx, dzone_t *z)
+{
+	backup_ctx_t *b = ctx;
+	if (b->ret != 0) {
+		return;
+	}
+	b->ret = dzone_backup(z, b->dir, b->err, b->errlen);
+	dzone_version_t *v = dzone_current(z);
+	fprintf(b->manifest, "zone %s serial %u%s%s\n", dzone_name(z), v != NULL ? v->serial : 0,
+	        dzone_policy(z) != NULL ? " policy " : "",
+	        dzone_policy(z) != NULL ? dzone_policy(z)->name : "");
+	dzone_version_unref(v);
+}
+
+int zonemgr_backup(zonemgr_t *m, const char *dir, char **manifest, char *err, size_t errlen)
+{
+	if (mkdir(dir, 0700) != 0) {
+		snprintf(err, errlen, "%s: %s (a backup goes into a new directory)", dir,
+		         strerror(errno));
+		return -1;
+	}
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mf = open_memstream(&text, &len);
+	if (mf == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	int64_t now = dclock_now(m->p.clock);
+	fprintf(mf, "signerd state backup\ntaken %lld\n", (long long)now);
+	backup_ctx_t b = {dir, mf, 0, err, errlen};
+	zonemgr_each(m, backup_zone, &b);
+	char path[4096 + 32];
+	snprintf(path, sizeof(path), "%s/kasp.db", dir);
+	if (b.ret == 0 && m->p.kasp != NULL) {
+		b.ret = dkasp_backup(m->p.kasp, path, err, errlen);
+	}
+	fclose(mf);
+	if (b.ret == 0) {
+		snprintf(path, sizeof(path), "%s/BACKUP", dir);
+		FILE *f = fopen(path, "w");
+		if (f == NULL || fputs(text, f) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0) {
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+			b.ret = -1;
+		}
+		if (f != NULL) {
+			fclose(f);
+		}
+	}
+	if (b.ret != 0) {
+		free(text);
+		return -1;
+	}
+	log_notice("state backed up to %s", dir);
+	*manifest = text;
 	return 0;
 }
 

@@ -81,6 +81,16 @@ typedef void (*zonemgr_event_fn)(void *ctx, const char *zone, uint32_t serial, u
 uint64_t zonemgr_subscribe(zonemgr_t *m, zonemgr_event_fn fn, void *ctx);
 void zonemgr_unsubscribe(zonemgr_t *m, uint64_t handle);
 
+/* Writes a backup of every zone (dzone_backup) and of the key store into
+ * dir, a directory this call creates (it must not exist), with a manifest
+ * (BACKUP): the zones first, then the key store, so that the key states
+ * are never older than the versions saved. *manifest (malloc'ed) gets the
+ * manifest's text. Returns 0 or -1 with err. */
+int zonemgr_backup(zonemgr_t *m, const char *dir, char **manifest, char *err, size_t errlen);
+
+/* The file in the state directory that marks a restored state. */
+#define ZONEMGR_RESTORED "RESTORED"
+
 /* Wakes the scheduler (after the clock moved). */
 void zonemgr_kick(zonemgr_t *m);
 

@@ -365,6 +365,8 @@ static const void *op_body(const Signer__V1__Request *r)
 		return r->key_command;
 	case SIGNER__V1__REQUEST__OP_KEY_EXPORT:
 		return r->key_export;
+	case SIGNER__V1__REQUEST__OP_STATE_BACKUP:
+		return r->state_backup;
 	default:
 		return NULL;
 	}
@@ -389,6 +391,7 @@ int rpc_frame_check_request(const Signer__V1__Request *r, char *err, size_t errl
 	case SIGNER__V1__REQUEST__OP_CLOCK_SET:
 	case SIGNER__V1__REQUEST__OP_KEY_COMMAND:
 	case SIGNER__V1__REQUEST__OP_KEY_EXPORT:
+	case SIGNER__V1__REQUEST__OP_STATE_BACKUP:
 		break;
 	default:
 		return refuse(err, errlen, "unknown operation");
@@ -455,6 +458,12 @@ int rpc_frame_check_request(const Signer__V1__Request *r, char *err, size_t errl
 			              (int)r->key_export->format);
 		}
 		return check_zone_name("key_export", r->key_export->zone, err, errlen);
+	case SIGNER__V1__REQUEST__OP_STATE_BACKUP:
+		if (r->state_backup->dir == NULL || r->state_backup->dir[0] != '/' ||
+		    !short_enough(r->state_backup->dir, 4096)) {
+			return refuse(err, errlen, "state_backup: dir must be an absolute path");
+		}
+		return RPC_OK;
 	default:
 		return RPC_OK; /* no fields to check */
 	}

@@ -234,6 +234,15 @@ daemon_log_grep "key $zsk (ZSK ECDSAP256SHA256, id [0-9a-f]*) purged from token 
 check_zone
 ok "ZSK $zsk purged (logged)"
 
+step "state backup (restored at the end)"
+cli_ok state backup "$tmp/backup" >"$tmp/backup.out"
+grep -q "^zone $zone serial [0-9]* policy fast" "$tmp/backup.out" || die "manifest: $(cat "$tmp/backup.out")"
+[[ -s $tmp/backup/kasp.db && -s $tmp/backup/BACKUP ]] || die "backup incomplete"
+backup_states=$(states)
+backup_serial=$(zone_serial "$zone")
+cli_fails "a new directory" state backup "$tmp/backup"
+ok "backup at serial $backup_serial"
+
 step "KSK rollover (double-KSK) on command, parent evidence by the operator"
 cli_ok key roll "$zone" ksk >/dev/null
 advance 1 wait
@@ -310,6 +319,28 @@ cli_ok zone push "$zone" "$tmp/kasp.zone" >/dev/null
 [[ $(zone_serial "$zone") != "$serial" ]] || die "zone not signed while keys cannot be made"
 check_zone
 ok "still signing with KSK $ksk2; status: $blocked"
+
+step "restore the old backup: same keys and states, serial past the last published"
+last_serial=$(zone_serial "$zone")
+cli state restore "$tmp/backup" -c "$conf"
+((cli_rc == 1)) && grep -q "signerd answers" "$tmp/cli.err" || die "restore while signerd runs"
+daemon_stop
+cli_ok state restore "$tmp/backup" -c "$conf" >"$tmp/restore.out"
+grep -q "keys checked in their tokens: [1-9][0-9]*, missing: 0" "$tmp/restore.out" ||
+	die "restore: $(cat "$tmp/restore.out")"
+daemon_start
+advance 0 wait
+[[ $(states) == "$backup_states" ]] ||
+	die "states after restore:$(states | lib_indent) expected:$(lib_indent <<<"$backup_states")"
+restored=$(zone_serial "$zone")
+python3 -c 'import sys; a, b = int(sys.argv[1]), int(sys.argv[2]); sys.exit(0 if 0 < (a - b) % 2**32 < 2**31 else 1)' \
+	"$restored" "$last_serial" || die "serial $restored not past $last_serial"
+floor=$((backup_serial + 65536))
+((restored >= floor && restored < floor + 10)) || die "serial $restored, expected $floor or just after"
+check_zone
+daemon_log_grep -q "restored at serial $backup_serial: the next serial is $floor" ||
+	die "restore not logged"
+ok "restored: serial $backup_serial -> $restored (last published before: $last_serial)"
 
 daemon_stop
 daemon_finish
