@@ -12,10 +12,13 @@ static const char status_help[] =
         "Prints signerd's status: version, clock, start time, zones, clients, worst alarm,\n"
         "health and each token's state and counters. Exit status 0 if healthy, 3 if not\n"
         "(a zone alarm or error, a token not up), 1 if signerd cannot be asked.\n";
-static const char clock_usage[] = "signer clock set OFFSET";
+static const char clock_usage[] = "signer clock set|jump OFFSET";
 static const char clock_help[] =
         "Testing only (server.test_clock: true): runs signerd's clock OFFSET from the real\n"
-        "time: seconds, or with a unit s m h d w, with an optional sign (+3d, -90m, 0).\n";
+        "time: seconds, or with a unit s m h d w, with an optional sign (+3d, -90m, 0).\n"
+        "set moves all of signerd's time (time passed); jump moves only its wall clock,\n"
+        "as a system clock that jumped would (the key manager then waits for\n"
+        "signer key clock-ack).\n";
 
 /* Parses the connection options; positional arguments go to *rest, inside
  * *vec (a new array the caller frees, even on failure). A number with a sign
@@ -169,7 +172,8 @@ int cli_daemon_clock_main(int argc, char **argv)
 		        clock_help, CLI_RPC_HELP);
 		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 	}
-	if (strcmp(argv[1], "set") != 0) {
+	bool jump = strcmp(argv[1], "jump") == 0;
+	if (strcmp(argv[1], "set") != 0 && !jump) {
 		cli_error("unknown command 'clock %s' (see signer clock --help)", argv[1]);
 		return CLI_EXIT_USAGE;
 	}
@@ -192,6 +196,7 @@ int cli_daemon_clock_main(int argc, char **argv)
 	}
 	Signer__V1__ClockSet cs = SIGNER__V1__CLOCK_SET__INIT;
 	cs.offset = offset;
+	cs.jump = jump;
 	Signer__V1__Request req = SIGNER__V1__REQUEST__INIT;
 	req.op_case = SIGNER__V1__REQUEST__OP_CLOCK_SET;
 	req.clock_set = &cs;

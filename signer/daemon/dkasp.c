@@ -290,6 +290,10 @@ int dkasp_zone_add(dkasp_t *k, const char *zone, const char *policy, char *err, 
 		}
 		sign_keyset_init(&z->ks);
 		z->next = INT64_MAX;
+		/* The clock as it is when the zone is loaded is the reference. */
+		z->have_last = true;
+		z->last_wall = dclock_now(k->p.clock);
+		z->last_steady = dclock_steady(k->p.clock);
 		unsigned h = hash_name(zone);
 		z->hnext = k->buckets[h];
 		k->buckets[h] = z;

@@ -73,6 +73,7 @@ www IN A 192.0.2.80
 EOF
 
 offset=0
+jump=0 # signer clock jump (lost at a restart)
 # advance SECONDS [wait]: moves the daemon's clock on; with wait, waits
 # until signerd has nothing due (no pass running, its next event after its
 # clock).
@@ -116,7 +117,7 @@ expect() {
 # time (and dnssec-verify at the real time).
 check_zone() {
 	pull "$zone" "$tmp/pulled.zone" --text
-	ldns-verify-zone -t "+$offset" "$tmp/pulled.zone" >"$tmp/verify.out" 2>&1 ||
+	ldns-verify-zone -t "+$((offset + jump))" "$tmp/pulled.zone" >"$tmp/verify.out" 2>&1 ||
 		die "ldns-verify-zone rejects the zone at +$offset s:$(lib_indent <"$tmp/verify.out")"
 	# dnssec-verify has no validation time of its own (and libfaketime
 	# deadlocks it): only while the clock is the real one.
@@ -320,11 +321,33 @@ cli_ok zone push "$zone" "$tmp/kasp.zone" >/dev/null
 check_zone
 ok "still signing with KSK $ksk2; status: $blocked"
 
+step "a clock jump of 2 h: the key manager does nothing until an operator acknowledges it"
+daemon_stop
+daemon_start
+advance 0 wait
+before=$(states)
+cli_ok clock jump 2h >/dev/null
+jump=7200
+cli_ok key roll "$zone" zsk >/dev/null
+sleep 1
+advance 0 wait
+blocked=$(zone_field "$zone" kasp_blocked)
+[[ $blocked == *"the clock jumped"*"until an operator acknowledges it"* ]] || die "status: '$blocked'"
+[[ $(states) == "$before" ]] || die "keys changed after a clock jump:$(states | lib_indent)"
+daemon_log_since -q "the clock jumped" || die "jump not logged"
+cli_ok key clock-ack "$zone" >/dev/null
+sleep 1
+advance 0 wait
+[[ $(states) != "$before" ]] || die "the rollover did not start after clock-ack"
+check_zone
+ok "held at '$blocked'; after clock-ack the ZSK rollover started"
+
 step "restore the old backup: same keys and states, serial past the last published"
 last_serial=$(zone_serial "$zone")
 cli state restore "$tmp/backup" -c "$conf"
 ((cli_rc == 1)) && grep -q "signerd answers" "$tmp/cli.err" || die "restore while signerd runs"
 daemon_stop
+jump=0
 cli_ok state restore "$tmp/backup" -c "$conf" >"$tmp/restore.out"
 grep -q "keys checked in their tokens: [1-9][0-9]*, missing: 0" "$tmp/restore.out" ||
 	die "restore: $(cat "$tmp/restore.out")"
