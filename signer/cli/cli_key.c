@@ -11,12 +11,16 @@
 enum {
 	OPT_SHA384 = CLI_RPC_OPT_FIRST_FREE,
 	OPT_FORMAT,
+	OPT_ROLE,
+	OPT_DS_AT_PARENT,
 };
 
 typedef struct {
 	cli_rpc_opts_t rpc;
 	bool sha384;
 	const char *format;
+	const char *role;
+	bool ds_at_parent;
 	int argc; /* positional arguments left */
 	char **argv;
 	char what[300];
@@ -191,6 +195,7 @@ static int key_command(key_args_t *a, Signer__V1__KeyCommand__Op op, const char 
 	Signer__V1__KeyCommand kc = SIGNER__V1__KEY_COMMAND__INIT;
 	kc.zone = a->argv[0];
 	kc.op = op;
+	kc.ds_at_parent = a->ds_at_parent;
 	kc.key = (char *)(key != NULL ? key : "");
 	kc.role = (char *)(role != NULL ? role : "");
 	Signer__V1__Request req = SIGNER__V1__REQUEST__INIT;
@@ -212,6 +217,15 @@ static int run_ds_gone(key_args_t *a)
 static int run_backup_done(key_args_t *a)
 {
 	return key_command(a, SIGNER__V1__KEY_COMMAND__OP__BACKUP_DONE, a->argv[1], NULL);
+}
+
+static int run_import(key_args_t *a)
+{
+	if (a->role == NULL) {
+		cli_error("%s: --role ksk|zsk|csk is required", a->what);
+		return CLI_EXIT_USAGE;
+	}
+	return key_command(a, SIGNER__V1__KEY_COMMAND__OP__IMPORT, a->argv[1], a->role);
 }
 
 static int run_roll(key_args_t *a)
@@ -318,6 +332,14 @@ static const subcommand_t subcommands[] = {
          "Confirms that KEY has been backed up from its HSM (policy require_backup: a\n"
          "new key is not used before).\n",
          2},
+        {"import", run_import, "signer key import ZONE KEY --role ksk|zsk|csk [--ds-at-parent]",
+         "Takes KEY (CKA_ID, label or PKCS#11 URI of a key in signerd's tokens, e.g. one\n"
+         "another signer made, or a BIND key imported with signer hsm import) into the\n"
+         "zone as a key in use: its DNSKEY and signatures count as everywhere, and its DS\n"
+         "as at the parent with --ds-at-parent. Import before the zone's first push: a\n"
+         "zone migrating from another signer keeps its DNSKEY RRset, and keys that fit\n"
+         "the policy start no rollover.\n",
+         2},
         {"trust-anchor", run_trust_anchor,
          "signer key trust-anchor ZONE [--format unbound|bind|ds|dnskey] [--sha384]",
          "Prints a trust anchor for the zone's published KSKs/CSKs: unbound (default;\n"
@@ -343,6 +365,8 @@ int cli_key_main(int argc, char **argv)
 	static const struct option longopts[] = {
 	        {"sha384", no_argument, NULL, OPT_SHA384},
 	        {"format", required_argument, NULL, OPT_FORMAT},
+	        {"role", required_argument, NULL, OPT_ROLE},
+	        {"ds-at-parent", no_argument, NULL, OPT_DS_AT_PARENT},
 	        CLI_RPC_OPTIONS,
 	        {NULL, 0, NULL, 0},
 	};
@@ -364,6 +388,12 @@ int cli_key_main(int argc, char **argv)
 			break;
 		case OPT_FORMAT:
 			a.format = optarg;
+			break;
+		case OPT_ROLE:
+			a.role = optarg;
+			break;
+		case OPT_DS_AT_PARENT:
+			a.ds_at_parent = true;
 			break;
 		default:
 			if (!cli_rpc_option(&a.rpc, opt, optarg, &ok)) {

@@ -1179,11 +1179,11 @@ static void do_key_command(conn_t *c, uint64_t id, const Signer__V1__KeyCommand 
 	                            dzone_name(z)),
 	                   SIGNER__V1__STATUS__BAD_REQUEST)
 	                : dkasp_command(c->r->p.kasp, dzone_name(z), req->op, req->key, req->role,
-	                                now, err, sizeof(err));
+	                                req->ds_at_parent, now, err, sizeof(err));
 	if (st == SIGNER__V1__STATUS__OK) {
 		dzone_wake(z, now);
 		zonemgr_kick(c->r->p.zones);
-		reply(c, id, st, "%s: done", dzone_name(z));
+		reply(c, id, st, "%s: %s", dzone_name(z), err[0] ? err : "done");
 	} else {
 		reply(c, id, st, "%s", err);
 	}

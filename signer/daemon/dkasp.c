@@ -1250,9 +1250,111 @@ static kasp_key_t *key_by_spec(kasp_key_t *keys, const kasp_db_key_info_t *info,
 	return found;
 }
 
+/* Takes the token key spec into zone with role, as a key in use: its
+ * DNSKEY and signatures everywhere (omnipresent), its DS at the parent if
+ * ds_at_parent (else hidden: submitted as for a new key). A zone migrating
+ * from another signer keeps its DNSKEY RRset; the planner sees keys that
+ * fit the policy and starts no rollover. Lock held. */
+static Signer__V1__Status import_key(dkasp_t *k, kzone_t *z, const char *spec, unsigned role,
+                                     bool ds_at_parent, int64_t now, char *err, size_t errlen)
+{
+	hsm_key_t hk;
+	hsm_detail_t d;
+	memset(&d, 0, sizeof(d));
+	char buf[256];
+	int st = hsm_key_find(k->p.hsm, spec, &hk, &d);
+	if (st != HSM_OK) {
+		fail(err, errlen, "key %s: %s", spec, hsm_detail_format(st, &d, buf, sizeof(buf)));
+		return st == HSM_ERR_NO_KEY || st == HSM_ERR_MANY_KEYS || st == HSM_ERR_URI
+		               ? SIGNER__V1__STATUS__NOT_FOUND
+		               : SIGNER__V1__STATUS__UNAVAILABLE;
+	}
+	/* The policy's algorithm when the key fits it (RSA keys serve several). */
+	const hsm_alg_t *alg = hsm_alg_by_number(z->policy->algorithm);
+	if (alg == NULL || alg->keytype != hk.keytype ||
+	    (alg->keytype != HSM_KEYTYPE_RSA && alg->default_bits != hk.bits)) {
+		alg = hk.alg;
+	}
+	uint8_t pub[HSM_DNSKEY_PUBKEY_MAX], rdata[HSM_DNSKEY_PUBKEY_MAX + 4];
+	size_t plen = 0, rlen = 0;
+	st = alg != NULL ? hsm_key_dnskey_pubkey(&hk, alg, pub, sizeof(pub), &plen, &d)
+	                 : HSM_ERR_ALGORITHM;
+	if (st == HSM_OK) {
+		st = hsm_dnskey_rdata(role & KASP_ROLE_KSK ? 257 : 256, alg->number, pub, plen,
+		                      rdata, sizeof(rdata), &rlen);
+	}
+	if (st != HSM_OK) {
+		fail(err, errlen, "key %s: %s", spec, hsm_detail_format(st, &d, buf, sizeof(buf)));
+		return SIGNER__V1__STATUS__BAD_REQUEST;
+	}
+	kasp_key_t *keys = NULL;
+	kasp_db_key_info_t *info = NULL;
+	size_t n = 0;
+	if (kasp_db_keys(k->db, z->name, &keys, &info, &n) != KASP_OK) {
+		fail(err, errlen, "key store: %s", kasp_db_error(k->db));
+		return SIGNER__V1__STATUS__INTERNAL;
+	}
+	drop_purged(keys, info, &n);
+	uint16_t tag, rtag;
+	tags_of(rdata, rlen, role, &tag, &rtag);
+	Signer__V1__Status ret = SIGNER__V1__STATUS__OK;
+	char locator[2 * HSM_KEY_ID_MAX + 1];
+	hsm_key_id_hex(&hk, locator, sizeof(locator));
+	if (tag_collides(keys, info, n, tag, rtag)) {
+		fail(err, errlen, "key %s: its tag %u (REVOKE tag %u) collides with a key of %s",
+		     spec, tag, rtag, z->name);
+		ret = SIGNER__V1__STATUS__ALREADY_EXISTS;
+	} else if (kasp_db_begin(k->db) != KASP_OK ||
+	           add_row(k, z->name, role, alg->number, tag, hsm_token_name(hk.token), locator,
+	                   rdata, rlen, now, err, errlen) != 0) {
+		ret = SIGNER__V1__STATUS__INTERNAL;
+	}
+	kasp_db_keys_free(keys, info, n);
+	keys = NULL;
+	info = NULL;
+	n = 0;
+	/* The new row, in use. */
+	if (ret == SIGNER__V1__STATUS__OK &&
+	    kasp_db_keys(k->db, z->name, &keys, &info, &n) == KASP_OK) {
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(info[i].locator, locator) != 0 ||
+			    keys[i].algorithm != alg->number) {
+				continue;
+			}
+			for (int r = 0; r < KASP_RECORDS; r++) {
+				if (keys[i].state[r] == KASP_HIDDEN &&
+				    (r != KASP_DS || ds_at_parent)) {
+					keys[i].state[r] = KASP_OMNIPRESENT;
+					keys[i].changed[r] = now;
+				}
+			}
+			keys[i].published = now;
+			if (kasp_db_key_save(k->db, &keys[i]) != KASP_OK) {
+				ret = SIGNER__V1__STATUS__INTERNAL;
+			}
+		}
+	}
+	if (ret == SIGNER__V1__STATUS__OK && kasp_db_commit(k->db) != KASP_OK) {
+		ret = SIGNER__V1__STATUS__INTERNAL;
+	}
+	if (ret == SIGNER__V1__STATUS__INTERNAL && err[0] == '\0') {
+		fail(err, errlen, "key store: %s", kasp_db_error(k->db));
+	}
+	kasp_db_rollback(k->db);
+	kasp_db_keys_free(keys, info, n);
+	if (ret == SIGNER__V1__STATUS__OK) {
+		z->ks_ready = false;
+		log_zone(LOG_NOTICE, z->name, "%s %u (%s, id %s in token %s) imported in use%s",
+		         kasp_role_name(role), tag, alg->name, locator, hsm_token_name(hk.token),
+		         ds_at_parent ? ", its DS at the parent" : "");
+		fail(err, errlen, "%s %u imported", kasp_role_name(role), tag);
+	}
+	return ret;
+}
+
 Signer__V1__Status dkasp_command(dkasp_t *k, const char *zone, Signer__V1__KeyCommand__Op op,
-                                 const char *key, const char *role, int64_t now, char *err,
-                                 size_t errlen)
+                                 const char *key, const char *role, bool ds_at_parent, int64_t now,
+                                 char *err, size_t errlen)
 {
 	pthread_mutex_lock(&k->mu);
 	kzone_t *z = find_zone(k, zone);
@@ -1280,6 +1382,21 @@ Signer__V1__Status dkasp_command(dkasp_t *k, const char *zone, Signer__V1__KeyCo
 		z->roll |= r;
 		z->next = now;
 		log_zone(LOG_NOTICE, zone, "operator: roll %s", role);
+		goto done;
+	}
+	if (op == SIGNER__V1__KEY_COMMAND__OP__IMPORT) {
+		unsigned r = strcasecmp(role, "ksk") == 0   ? KASP_ROLE_KSK
+		             : strcasecmp(role, "zsk") == 0 ? KASP_ROLE_ZSK
+		             : strcasecmp(role, "csk") == 0 ? KASP_ROLE_CSK
+		                                            : 0;
+		if (r == 0) {
+			fail(err, errlen, "import: role must be ksk, zsk or csk, not '%s'", role);
+			st = SIGNER__V1__STATUS__BAD_REQUEST;
+		} else {
+			st = import_key(k, z, key != NULL ? key : "", r, ds_at_parent, now, err,
+			                errlen);
+		}
+		z->next = now;
 		goto done;
 	}
 	if (op == SIGNER__V1__KEY_COMMAND__OP__CLOCK_ACK) {

@@ -117,11 +117,14 @@ void dkasp_forget_keys(dkasp_t *k, const char *zone);
 int64_t dkasp_next_event(dkasp_t *k, const char *zone);
 
 /* Operator commands on zone at now; key is a key tag or a CKA_ID in hex
- * (DS_SEEN, DS_GONE, BACKUP_DONE), role "ksk", "zsk", "csk" or "all"
- * (ROLL). Returns a status with the reason in err. */
+ * (DS_SEEN, DS_GONE, BACKUP_DONE) or a token key's CKA_ID, label or URI
+ * (IMPORT: the key joins the zone in use, its DNSKEY and signatures
+ * omnipresent, its DS too if ds_at_parent); role "ksk", "zsk", "csk" or
+ * "all" (ROLL, IMPORT). Returns a status with the reason (or, on success,
+ * what was done; may be empty) in err. */
 Signer__V1__Status dkasp_command(dkasp_t *k, const char *zone, Signer__V1__KeyCommand__Op op,
-                                 const char *key, const char *role, int64_t now, char *err,
-                                 size_t errlen);
+                                 const char *key, const char *role, bool ds_at_parent, int64_t now,
+                                 char *err, size_t errlen);
 
 /* Fills the enforcer's part of st (key states, what blocks, the last
  * poll; strings malloc'ed, freed by dzone_status_clear). */

@@ -283,6 +283,39 @@ grep -qE "^www.capped.example.[[:space:]]+300[[:space:]]+IN[[:space:]]+A" "$tmp/
 daemon_log_grep -q "1 RRsets had a TTL above 300 (policy 'capped'): lowered" || die "cap not logged"
 ok "www 7200 served as 300"
 
+step "migration: keys another signer made, imported in use, start no rollover"
+mksk=$(keygen migrate-ksk)
+mzsk=$(keygen migrate-zsk)
+mz=migrate.example.
+cli_ok zone add $mz --policy fast >/dev/null
+cli_ok key import $mz "$mksk" --role ksk --ds-at-parent >/dev/null
+cli_ok key import $mz "$mzsk" --role zsk >/dev/null
+cli_fails "collides with a key of $mz" key import $mz "$mzsk" --role zsk
+cli key import $mz "$mzsk"
+((cli_rc == 2)) || die "import without --role accepted"
+sed "s/kasp.example./$mz/" "$tmp/kasp.zone" >"$tmp/migrate.zone"
+cli_ok zone push $mz "$tmp/migrate.zone" >/dev/null
+mstates() {
+	cli_ok zone status $mz --json | python3 -c '
+import json, sys
+for k in json.load(sys.stdin)["key_states"]:
+    print(k["role"], k["key_tag"], k["id"], k["ds"], k["dnskey"], k["krrsig"], k["zrrsig"])'
+}
+mstates | grep -q "^KSK [0-9]* $mksk omnipresent omnipresent omnipresent NA$" || die "KSK:$(mstates | lib_indent)"
+mstates | grep -q "^ZSK [0-9]* $mzsk NA omnipresent NA omnipresent$" || die "ZSK:$(mstates | lib_indent)"
+advance $((DNSKEY_TTL + PROP + 5)) wait
+advance $((DS_TTL + PROP + 5)) wait
+(($(mstates | wc -l) == 2)) || die "keys generated for $mz:$(mstates | lib_indent)"
+if daemon_log_grep -q "zone $mz: .* generated in token"; then
+	die "a key was generated for the migrated zone"
+fi
+pull $mz "$tmp/migrate.pulled" --text
+ldns-verify-zone -t "+$((offset + jump))" "$tmp/migrate.pulled" >"$tmp/verify.out" 2>&1 ||
+	die "migrated zone: $(cat "$tmp/verify.out")"
+n=$(grep -cE "IN[[:space:]]+DNSKEY[[:space:]]" "$tmp/migrate.pulled")
+((n == 2)) || die "$n DNSKEYs in the migrated zone"
+ok "imported KSK and ZSK signing, DNSKEY RRset of 2, no key generated, no rollover"
+
 step "restart: the key states and keys come back"
 before=$(states)
 daemon_stop
