@@ -61,6 +61,8 @@ const char *hsm_strerror(int status)
 		return "token refuses to sign this data";
 	case HSM_ERR_BUFFER:
 		return "buffer too small";
+	case HSM_ERR_DATA_TOO_BIG:
+		return "data object value too big (at most 1024 bytes)";
 	default:
 		break;
 	}

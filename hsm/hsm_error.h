@@ -43,8 +43,9 @@ typedef enum {
 	HSM_ERR_VERIFY = -1021,        /* signature does not verify */
 	HSM_ERR_CRYPTO = -1022,        /* OpenSSL failure */
 	HSM_ERR_CONFIG = -1023,        /* token configuration refused */
-	HSM_ERR_SIGN_DATA = -1024, /* the token refuses this message (e.g. CKR_DATA_LEN_RANGE) */
-	HSM_ERR_BUFFER = -1025,    /* output buffer too small */
+	HSM_ERR_SIGN_DATA = -1024,    /* the token refuses this message (e.g. CKR_DATA_LEN_RANGE) */
+	HSM_ERR_BUFFER = -1025,       /* output buffer too small */
+	HSM_ERR_DATA_TOO_BIG = -1026, /* a data object value above HSM_DATA_VALUE_MAX */
 } hsm_status_t;
 
 /* Raw cause of a failure, for the operator. Filled by functions that take one
