@@ -230,7 +230,13 @@ static int check_keys(const char *db_path, hsm_ctx_t *hsm)
 	return missing;
 }
 
-static int run_restore(cli_opts_t *o, const char *dir, unsigned long bump, bool force)
+bool cli_state_daemon_running(const config_t *cfg)
+{
+	return daemon_running(cfg);
+}
+
+int cli_state_restore(hsm_ctx_t *hsm, const config_t *cfg, const char *dir, unsigned long bump,
+                      bool force)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/BACKUP", dir);
@@ -238,17 +244,7 @@ static int run_restore(cli_opts_t *o, const char *dir, unsigned long bump, bool 
 		cli_error("state restore: %s: no BACKUP manifest: not a signerd backup", dir);
 		return CLI_EXIT_FAIL;
 	}
-	hsm_ctx_t *hsm = NULL;
-	void *vcfg = NULL;
-	if (!cli_open(o, &hsm, &vcfg)) {
-		return CLI_EXIT_FAIL;
-	}
-	const config_t *cfg = vcfg;
 	int ret = CLI_EXIT_FAIL;
-	if (cfg == NULL) {
-		cli_error("state restore: needs -c signer.yaml (its state directory)");
-		goto done;
-	}
 	if (daemon_running(cfg)) {
 		cli_error("state restore: signerd answers on %s: stop it first",
 		          cfg->server.socket);
@@ -313,6 +309,22 @@ static int run_restore(cli_opts_t *o, const char *dir, unsigned long bump, bool 
 	       dir, state, aside, bump);
 	ret = CLI_EXIT_OK;
 done:
+	return ret;
+}
+
+static int run_restore(cli_opts_t *o, const char *dir, unsigned long bump, bool force)
+{
+	hsm_ctx_t *hsm = NULL;
+	void *vcfg = NULL;
+	if (!cli_open(o, &hsm, &vcfg)) {
+		return CLI_EXIT_FAIL;
+	}
+	int ret = CLI_EXIT_FAIL;
+	if (vcfg == NULL) {
+		cli_error("state restore: needs -c signer.yaml (its state directory)");
+	} else {
+		ret = cli_state_restore(hsm, vcfg, dir, bump, force);
+	}
 	cli_close(hsm, vcfg);
 	return ret;
 }

@@ -12,6 +12,7 @@
 #include "signer/cli/cli_hsm.h"
 #include "signer/cli/cli_key.h"
 #include "signer/cli/cli_sign.h"
+#include "signer/cli/cli_master.h"
 #include "signer/cli/cli_state.h"
 #include "signer/cli/cli_zone.h"
 
@@ -25,6 +26,7 @@ static void usage(FILE *fp)
 	            "--help)\n"
 	            "  key      keys, DS records, trust anchors, rollovers (signer key --help)\n"
 	            "  state    back up and restore signerd's state (signer state --help)\n"
+	            "  master   active/standby handover: status, seize, transfer\n"
 	            "  status   signerd's health (exit status 3 if not healthy)\n"
 	            "  clock    testing: move signerd's clock (signer clock --help)\n");
 }
@@ -53,6 +55,9 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "status") == 0) {
 		return cli_daemon_status_main(argc - 1, argv + 1);
+	}
+	if (strcmp(argv[1], "master") == 0) {
+		return cli_master_main(argc - 1, argv + 1);
 	}
 	if (strcmp(argv[1], "state") == 0) {
 		return cli_state_main(argc - 1, argv + 1);

@@ -725,6 +725,43 @@ static int load_journal(loader_t *l, yaml_node_t *node)
 	return ret;
 }
 
+/* cluster: active/standby with a fencing epoch in a token (dfence.h). */
+static int load_cluster(loader_t *l, yaml_node_t *node)
+{
+	config_t *c = &l->cd->config;
+	int ret = check_mapping(l, node, "cluster");
+	for (yaml_node_pair_t *p = node->data.mapping.pairs.start;
+	     ret == CONFIG_OK && p < node->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(l->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(l->doc, p->value);
+		const char *key = scalar(k);
+		uint64_t n = 0;
+		if (strcmp(key, "node") == 0) {
+			ret = get_owned(l, v, key, &c->cluster_node);
+			for (const char *s = c->cluster_node; ret == CONFIG_OK && *s; s++) {
+				if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' &&
+				    *s != '.') {
+					ret = fail(l, v, CONFIG_ERR_VALUE,
+					           "node: letters, digits, '-', '_' and '.' only");
+				}
+			}
+		} else if (strcmp(key, "fence_token") == 0) {
+			ret = get_owned(l, v, key, &c->cluster_fence_token);
+		} else if (strcmp(key, "ship_dir") == 0) {
+			ret = get_path(l, v, key, &c->cluster_ship_dir);
+		} else if (strcmp(key, "ship_interval") == 0) {
+			ret = get_scaled(l, v, key, time_units, 0, 86400, &n);
+			c->cluster_ship_interval = (uint32_t)n;
+		} else {
+			ret = fail(l, k, CONFIG_ERR_VALUE, "unknown cluster key '%s'", key);
+		}
+	}
+	if (ret == CONFIG_OK && (c->cluster_node == NULL || c->cluster_ship_dir == NULL)) {
+		ret = fail(l, node, CONFIG_ERR_VALUE, "%s", "cluster needs node and ship_dir");
+	}
+	return ret;
+}
+
 static int load_signing(loader_t *l, yaml_node_t *node)
 {
 	config_t *c = &l->cd->config;
@@ -962,6 +999,8 @@ static int load_root(loader_t *l, yaml_node_t *root)
 			ret = load_policies(l, v);
 		} else if (strcmp(key, "policy_file") == 0) {
 			ret = load_policy_file(l, v);
+		} else if (strcmp(key, "cluster") == 0) {
+			ret = load_cluster(l, v);
 		} else {
 			ret = fail(l, k, CONFIG_ERR_VALUE, "unknown key '%s'", key);
 		}
@@ -1041,6 +1080,7 @@ int config_load(const char *path, config_t **out, char *err, size_t errlen)
 	cd->config.passes = 2;
 	cd->config.threads = 0;
 	cd->config.log_level = LOG_INFO;
+	cd->config.cluster_ship_interval = 60;
 
 	yaml_parser_t parser;
 	yaml_parser_initialize(&parser);

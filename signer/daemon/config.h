@@ -43,6 +43,11 @@
  *     - name: default                #   a zone added with --policy NAME gets its keys,
  *       algorithm: ECDSAP256SHA256   #   timing and rollovers from it
  *   policy_file: kasp.yaml           # or/and a file whose top level is "policies:"
+ *   cluster:                         # active/standby (signer master; dfence.h)
+ *     node: signer-a                 # this node's name
+ *     fence_token: main              # the token both nodes see (default: the first)
+ *     ship_dir: /srv/signer-ship     # the active ships its state here; the standby
+ *     ship_interval: 60              #   restores it when it takes over (0: only then)
  *   client:                          # the signer CLI's way to signerd
  *     server: "unix:/run/signer/signerd.sock"   # or "tls:host:port" (needs all three
  *     tls_cert: client.pem                      #   tls_ files)
@@ -120,8 +125,12 @@ typedef struct {
 	unsigned passes;          /* zones signed at once */
 	unsigned threads;         /* workers per pass, 0: from the token's latency */
 	bool log_syslog;
-	int log_level;           /* syslog priority: LOG_ERR..LOG_DEBUG */
-	kasp_policy_t *policies; /* KASP policies (kasp_policy.h), in file order */
+	int log_level;                  /* syslog priority: LOG_ERR..LOG_DEBUG */
+	char *cluster_node;             /* NULL: a single node, no fencing */
+	char *cluster_fence_token;      /* NULL: the first token */
+	char *cluster_ship_dir;         /* where the active ships its state */
+	uint32_t cluster_ship_interval; /* seconds; 0: only at a transfer */
+	kasp_policy_t *policies;        /* KASP policies (kasp_policy.h), in file order */
 	size_t npolicies;
 	char *client_server; /* CLI: "unix:PATH" or "tls:HOST:PORT"; NULL: unix:server.socket */
 	char *client_tls_cert, *client_tls_key, *client_tls_ca;

@@ -1261,6 +1261,24 @@ static void do_state_backup(conn_t *c, uint64_t id, const Signer__V1__StateBacku
 	free(manifest);
 }
 
+/* A transfer: this node stops signing and ships its final state. */
+static void do_master_step_down(conn_t *c, uint64_t id)
+{
+	if (!need_operator(c, id, "master step-down")) {
+		return;
+	}
+	char err[512] = "", name[128] = "";
+	if (zonemgr_ship(c->r->p.zones, true, name, sizeof(name), err, sizeof(err)) != 0) {
+		reply(c, id, SIGNER__V1__STATUS__UNAVAILABLE, "master step-down: %s", err);
+		return;
+	}
+	Signer__V1__Response resp = SIGNER__V1__RESPONSE__INIT;
+	resp.id = id;
+	resp.body_case = SIGNER__V1__RESPONSE__BODY_TEXT;
+	resp.text = name;
+	send_response(c, &resp);
+}
+
 /* --- daemon status, subscriptions, clock --- */
 
 static void do_daemon_status(conn_t *c, uint64_t id)
@@ -1472,6 +1490,9 @@ static void handle(conn_t *c, const Signer__V1__Request *req)
 		break;
 	case SIGNER__V1__REQUEST__OP_STATE_BACKUP:
 		do_state_backup(c, id, req->state_backup);
+		break;
+	case SIGNER__V1__REQUEST__OP_MASTER_STEP_DOWN:
+		do_master_step_down(c, id);
 		break;
 	default:
 		reply(c, id, SIGNER__V1__STATUS__BAD_REQUEST, "unknown operation");

@@ -1737,6 +1737,25 @@ bool dzone_pass(dzone_t *z, dzone_change_t *changes, int64_t now, volatile atomi
                 bool *retry)
 {
 	*retry = false;
+	char why[256];
+	if (!dfence_may_sign(z->env->fence, why, sizeof(why))) {
+		/* Another node is the active one: nothing signed, no key made. */
+		dzone_result_t fr;
+		memset(&fr, 0, sizeof(fr));
+		fr.status = SIGNER__V1__STATUS__UNAVAILABLE;
+		char msg[320];
+		snprintf(msg, sizeof(msg), "not signing: %s", why);
+		snprintf(fr.message, sizeof(fr.message), "%s", msg);
+		for (dzone_change_t *c = changes, *next; c != NULL; c = next) {
+			next = c->next;
+			finish(c, &fr);
+		}
+		set_error(z, now, msg);
+		pthread_mutex_lock(&z->mu);
+		z->next_event = now + 5;
+		pthread_mutex_unlock(&z->mu);
+		return false;
+	}
 	dzone_version_t *cur = dzone_current(z);
 	pthread_mutex_lock(&z->mu);
 	z->signing = true;

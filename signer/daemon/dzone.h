@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "hsm/hsm_ctx.h"
+#include "signer/daemon/dfence.h"
 #include "signer/daemon/dkasp.h"
 #include "signer/zone/zone.h"
 #include "signer/zone/zone_diff.h"
@@ -93,6 +94,7 @@ typedef struct {
 	zone_journal_limits_t journal_limits;
 	unsigned threads;      /* pipeline workers per pass (0: from latency) */
 	dkasp_t *kasp;         /* the key manager of zones with a policy */
+	dfence_t *fence;       /* active/standby: may this node sign (NULL: always) */
 	uint32_t restore_bump; /* a restored state (signer state restore): the first
 	                        * serial published is the snapshot's plus this */
 } dzone_env_t;

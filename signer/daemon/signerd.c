@@ -115,6 +115,7 @@ int main(int argc, char **argv)
 	hsm_ctx_t *hsm = NULL;
 	zonemgr_t *zones = NULL;
 	dkasp_t *kasp = NULL;
+	dfence_t *fence = NULL;
 	daemon_rpc_t *rpc = NULL;
 	config_t **old_configs = NULL;
 	size_t nold = 0;
@@ -140,7 +141,20 @@ int main(int argc, char **argv)
 		log_err("%s", err);
 		goto done;
 	}
-	zonemgr_params_t zp = {.config = config, .hsm = hsm, .clock = &clock, .kasp = kasp};
+	if (dfence_open(hsm, config, &fence, err, sizeof(err)) != 0) {
+		log_err("%s", err);
+		goto done;
+	}
+	if (fence != NULL) {
+		dfence_value_t fv = dfence_value(fence);
+		char why[256];
+		bool active = dfence_may_sign(fence, why, sizeof(why));
+		log_notice("cluster node %s: %s (epoch %llu held by %s)", config->cluster_node,
+		           active ? "active" : "standby, not signing", (unsigned long long)fv.epoch,
+		           fv.node);
+	}
+	zonemgr_params_t zp = {
+	        .config = config, .hsm = hsm, .clock = &clock, .kasp = kasp, .fence = fence};
 	if (zonemgr_new(&zp, &zones, err, sizeof(err)) != 0) {
 		log_err("%s", err);
 		goto done;
@@ -198,6 +212,7 @@ done:
 	daemon_rpc_stop(rpc);
 	zonemgr_free(zones);
 	dkasp_close(kasp);
+	dfence_close(fence);
 	hsm_ctx_free(hsm);
 	for (size_t i = 0; i < nold; i++) {
 		config_free(old_configs[i]);

@@ -1,6 +1,8 @@
 #include "signer/daemon/zonemgr.h"
 
 #include <dirent.h>
+#include <ftw.h>
+#include <inttypes.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -73,6 +75,11 @@ struct zonemgr {
 	sub_t *subs;
 	uint64_t next_handle;
 	bool notifying; /* the notifier runs a callback now */
+
+	pthread_mutex_t ship_mu; /* one ship at a time (the thread, a step-down) */
+	pthread_cond_t ship_cond;
+	bool ship_started;
+	pthread_t ship_thread;
 
 	pthread_t *pass_threads;
 	size_t npass;
@@ -582,6 +589,7 @@ int zonemgr_new(const zonemgr_params_t *p, zonemgr_t **out, char *err, size_t er
 	m->env.journal_limits.max_age = p->config->journal_max_age;
 	m->env.threads = p->config->threads;
 	m->env.kasp = p->kasp;
+	m->env.fence = p->fence;
 	atomic_init(&m->stop, false);
 	atomic_init(&m->probe_done, false);
 	pthread_mutex_init(&m->mu, NULL);
@@ -590,6 +598,8 @@ int zonemgr_new(const zonemgr_params_t *p, zonemgr_t **out, char *err, size_t er
 	pthread_cond_init(&m->sched, NULL);
 	pthread_mutex_init(&m->nmu, NULL);
 	pthread_cond_init(&m->ncond, NULL);
+	pthread_mutex_init(&m->ship_mu, NULL);
+	pthread_cond_init(&m->ship_cond, NULL);
 	if (mkdir(p->config->state_dir, 0700) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "state directory %s: %s", p->config->state_dir,
 		         strerror(errno));
@@ -683,6 +693,113 @@ static void backup_zone(void *ctx, dzone_t *z)
 	dzone_version_unref(v);
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* Ships the state (ship_mu held): ship_dir/state-EPOCH-SEQ, then LATEST
+ * names it, then the fencing record says SEQ. The two before the newest
+ * stay; older ones go. */
+static int ship_locked(zonemgr_t *m, char *name, size_t namelen, char *err, size_t errlen)
+{
+	const config_t *c = m->p.config;
+	dfence_value_t v = dfence_value(m->p.fence);
+	uint64_t seq = v.state + 1;
+	snprintf(name, namelen, "state-%" PRIu64 "-%" PRIu64, v.epoch, seq);
+	char dir[4096 + 96], tmp[4096 + 32], latest[4096 + 32];
+	mkdir(c->cluster_ship_dir, 0700);
+	snprintf(dir, sizeof(dir), "%s/%s", c->cluster_ship_dir, name);
+	char *manifest = NULL;
+	if (zonemgr_backup(m, dir, &manifest, err, errlen) != 0) {
+		return -1;
+	}
+	free(manifest);
+	snprintf(tmp, sizeof(tmp), "%s/" DFENCE_LATEST ".tmp", c->cluster_ship_dir);
+	snprintf(latest, sizeof(latest), "%s/" DFENCE_LATEST, c->cluster_ship_dir);
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL || fprintf(f, "%s\n", name) < 0 || fflush(f) != 0 || fsync(fileno(f)) != 0 ||
+	    rename(tmp, latest) != 0) {
+		snprintf(err, errlen, "%s: %s", latest, strerror(errno));
+		if (f != NULL) {
+			fclose(f);
+		}
+		return -1;
+	}
+	fclose(f);
+	if (dfence_note_shipped(m->p.fence, seq, err, errlen) != 0) {
+		return -1;
+	}
+	if (seq > 3) {
+		/* The ship three before goes (best effort). */
+		char old[4096 + 96];
+		snprintf(old, sizeof(old), "%s/state-%" PRIu64 "-%" PRIu64, c->cluster_ship_dir,
+		         v.epoch, seq - 3);
+		nftw(old, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	}
+	return 0;
+}
+
+int zonemgr_ship(zonemgr_t *m, bool final, char *name, size_t namelen, char *err, size_t errlen)
+{
+	if (m->p.fence == NULL) {
+		snprintf(err, errlen, "no cluster: in the configuration");
+		return -1;
+	}
+	pthread_mutex_lock(&m->ship_mu);
+	if (final) {
+		dfence_step_down(m->p.fence);
+		/* Passes that began before the step-down finish first. */
+		for (int i = 0; i < 600; i++) {
+			bool busy = false;
+			pthread_mutex_lock(&m->mu);
+			for (size_t j = 0; j < m->count; j++) {
+				busy = busy || m->entries[j]->busy;
+			}
+			pthread_mutex_unlock(&m->mu);
+			if (!busy) {
+				break;
+			}
+			struct timespec ts = {0, 100 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	int ret = ship_locked(m, name, namelen, err, errlen);
+	pthread_mutex_unlock(&m->ship_mu);
+	if (ret == 0) {
+		log_notice("state shipped to %s/%s%s", m->p.config->cluster_ship_dir, name,
+		           final ? " (final: this node stepped down)" : "");
+	}
+	return ret;
+}
+
+static void *ship_main(void *arg)
+{
+	zonemgr_t *m = arg;
+	pthread_setname_np(pthread_self(), "ship");
+	unsigned interval = m->p.config->cluster_ship_interval;
+	pthread_mutex_lock(&m->ship_mu);
+	while (!atomic_load(&m->stop)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += interval;
+		pthread_cond_timedwait(&m->ship_cond, &m->ship_mu, &ts);
+		char why[256], name[128], err[512];
+		if (atomic_load(&m->stop) || !dfence_may_sign(m->p.fence, why, sizeof(why))) {
+			continue;
+		}
+		if (ship_locked(m, name, sizeof(name), err, sizeof(err)) != 0) {
+			log_err("state not shipped: %s", err);
+		}
+	}
+	pthread_mutex_unlock(&m->ship_mu);
+	return NULL;
+}
+
 int zonemgr_backup(zonemgr_t *m, const char *dir, char **manifest, char *err, size_t errlen)
 {
 	if (mkdir(dir, 0700) != 0) {
@@ -752,6 +869,13 @@ int zonemgr_start(zonemgr_t *m, char *err, size_t errlen)
 		return -1;
 	}
 	m->started = true;
+	if (m->p.fence != NULL && m->p.config->cluster_ship_interval > 0) {
+		if (pthread_create(&m->ship_thread, NULL, ship_main, m) != 0) {
+			snprintf(err, errlen, "cannot start the ship thread");
+			return -1;
+		}
+		m->ship_started = true;
+	}
 	return 0;
 }
 
@@ -781,6 +905,14 @@ static void answer(dzone_change_t *c, Signer__V1__Status status, const char *msg
 
 void zonemgr_stop(zonemgr_t *m)
 {
+	if (m->ship_started) {
+		pthread_mutex_lock(&m->ship_mu);
+		atomic_store(&m->stop, true);
+		pthread_cond_broadcast(&m->ship_cond);
+		pthread_mutex_unlock(&m->ship_mu);
+		pthread_join(m->ship_thread, NULL);
+		m->ship_started = false;
+	}
 	pthread_mutex_lock(&m->mu);
 	atomic_store(&m->stop, true);
 	pthread_cond_broadcast(&m->work);

@@ -42,7 +42,8 @@ typedef struct {
 	const config_t *config;
 	hsm_ctx_t *hsm;
 	dclock_t *clock;
-	dkasp_t *kasp; /* the key manager of zones with a policy */
+	dkasp_t *kasp;   /* the key manager of zones with a policy */
+	dfence_t *fence; /* active/standby (NULL: a single node) */
 } zonemgr_params_t;
 
 /* Loads every zone under <state_dir>/zones. A zone whose state cannot be
@@ -87,6 +88,13 @@ void zonemgr_unsubscribe(zonemgr_t *m, uint64_t handle);
  * are never older than the versions saved. *manifest (malloc'ed) gets the
  * manifest's text. Returns 0 or -1 with err. */
 int zonemgr_backup(zonemgr_t *m, const char *dir, char **manifest, char *err, size_t errlen);
+
+/* Ships the state to cluster.ship_dir (a backup named state-EPOCH-SEQ,
+ * LATEST naming it, SEQ in the fencing record). final: this node steps
+ * down first (dfence_step_down) and its running passes end before the
+ * ship: the last state it signed is the one shipped. *name gets the
+ * backup's name. Returns 0 or -1 with err. */
+int zonemgr_ship(zonemgr_t *m, bool final, char *name, size_t namelen, char *err, size_t errlen);
 
 /* The file in the state directory that marks a restored state. */
 #define ZONEMGR_RESTORED "RESTORED"

@@ -367,6 +367,8 @@ static const void *op_body(const Signer__V1__Request *r)
 		return r->key_export;
 	case SIGNER__V1__REQUEST__OP_STATE_BACKUP:
 		return r->state_backup;
+	case SIGNER__V1__REQUEST__OP_MASTER_STEP_DOWN:
+		return r->master_step_down;
 	default:
 		return NULL;
 	}
@@ -392,6 +394,7 @@ int rpc_frame_check_request(const Signer__V1__Request *r, char *err, size_t errl
 	case SIGNER__V1__REQUEST__OP_KEY_COMMAND:
 	case SIGNER__V1__REQUEST__OP_KEY_EXPORT:
 	case SIGNER__V1__REQUEST__OP_STATE_BACKUP:
+	case SIGNER__V1__REQUEST__OP_MASTER_STEP_DOWN:
 		break;
 	default:
 		return refuse(err, errlen, "unknown operation");

@@ -1128,6 +1128,11 @@ int sign_zone_update(const zone_t *in, const zone_t *prev, const sign_keyset_t *
 	if (ret == SIGN_OK && (!same_setup(&c, z1, prev) || !same_keys(&c, prev))) {
 		ret = SIGN_ERR_WHOLE;
 	}
+	/* An input without the NSEC3PARAM (a whole zone pushed again): the
+	 * whole pass puts it back; the incremental chain update does not. */
+	if (ret == SIGN_OK && params->nsec3 && zone_apex_rrset(in, ZONE_TYPE_NSEC3PARAM) == NULL) {
+		ret = SIGN_ERR_WHOLE;
+	}
 	if (ret == SIGN_OK && c.held[0] != '\0') {
 		report(&c, SIGN_ZONE_WARNING, "%s", c.held);
 	}
