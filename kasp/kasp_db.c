@@ -24,7 +24,8 @@ static const char *const schema_v1[] = {
         " name TEXT PRIMARY KEY COLLATE NOCASE,"
         " policy TEXT NOT NULL,"
         " last_acted INTEGER NOT NULL DEFAULT 0,"
-        " clock_ack INTEGER NOT NULL DEFAULT 0)",
+        " clock_ack INTEGER NOT NULL DEFAULT 0,"
+        " insecure INTEGER NOT NULL DEFAULT 0)",
         "CREATE TABLE keys ("
         " id INTEGER PRIMARY KEY,"
         " zone TEXT NOT NULL COLLATE NOCASE REFERENCES zones(name) ON DELETE CASCADE,"
@@ -427,13 +428,14 @@ static char *column_strdup(sqlite3_stmt *st, int col)
 	return strdup(s != NULL ? (const char *)s : "");
 }
 
-/* Fills z from a row (name, policy, last_acted, clock_ack). */
+/* Fills z from a row (name, policy, last_acted, clock_ack, insecure). */
 static int zone_from_row(sqlite3_stmt *st, kasp_db_zone_t *z)
 {
 	z->name = column_strdup(st, 0);
 	z->policy = column_strdup(st, 1);
 	z->last_acted = sqlite3_column_int64(st, 2);
 	z->clock_ack = sqlite3_column_int64(st, 3) != 0;
+	z->insecure = sqlite3_column_int64(st, 4) != 0;
 	if (z->name == NULL || z->policy == NULL) {
 		kasp_db_zone_deinit(z);
 		return KASP_ERR_NOMEM;
@@ -448,7 +450,9 @@ int kasp_db_zone_get(kasp_db_t *db, const char *name, kasp_db_zone_t *out, bool 
 	}
 	sqlite3_stmt *st = NULL;
 	int ret = prepare(
-	        db, "SELECT name, policy, last_acted, clock_ack FROM zones WHERE name = ?1", &st);
+	        db,
+	        "SELECT name, policy, last_acted, clock_ack, insecure FROM zones WHERE name = ?1",
+	        &st);
 	if (ret != KASP_OK) {
 		return ret;
 	}
@@ -486,8 +490,9 @@ int kasp_db_zones(kasp_db_t *db, kasp_db_zone_t **zones, size_t *n)
 		return KASP_ERR_INVAL;
 	}
 	sqlite3_stmt *st = NULL;
-	int ret = prepare(db, "SELECT name, policy, last_acted, clock_ack FROM zones ORDER BY name",
-	                  &st);
+	int ret = prepare(
+	        db, "SELECT name, policy, last_acted, clock_ack, insecure FROM zones ORDER BY name",
+	        &st);
 	if (ret != KASP_OK) {
 		return ret;
 	}
@@ -573,6 +578,11 @@ int kasp_db_zone_set_last_acted(kasp_db_t *db, const char *name, int64_t when)
 int kasp_db_zone_set_clock_ack(kasp_db_t *db, const char *name, bool ack)
 {
 	return zone_set(db, "kasp_db_zone_set_clock_ack", name, "clock_ack", ack ? 1 : 0);
+}
+
+int kasp_db_zone_set_insecure(kasp_db_t *db, const char *name, bool insecure)
+{
+	return zone_set(db, "kasp_db_zone_set_insecure", name, "insecure", insecure ? 1 : 0);
 }
 
 /* Keys */

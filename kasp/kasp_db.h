@@ -12,7 +12,7 @@
  *
  *   meta(name TEXT PRIMARY KEY, value INTEGER)        -- 'schema_version'
  *   zones(name TEXT PRIMARY KEY COLLATE NOCASE, policy TEXT,
- *         last_acted INTEGER, clock_ack INTEGER)
+ *         last_acted INTEGER, clock_ack INTEGER, insecure INTEGER)
  *   keys(id INTEGER PRIMARY KEY, zone -> zones(name) ON DELETE CASCADE,
  *        role, algorithm, tag, locator TEXT (CKA_ID, hex), token TEXT,
  *        pubkey BLOB (DNSKEY RDATA), created, published, removed, purged,
@@ -74,6 +74,7 @@ typedef struct {
 	char *policy;       /* the policy's name */
 	int64_t last_acted; /* when the enforcer last acted on the zone (0: never) */
 	bool clock_ack;     /* an operator accepted a clock jump forward */
+	bool insecure;      /* an operator asked the zone to go (or stay) insecure */
 } kasp_db_zone_t;
 
 /* What the store keeps of a key besides kasp_key_t. kasp_db_key_add()
@@ -152,6 +153,10 @@ int kasp_db_zone_set_last_acted(kasp_db_t *db, const char *name, int64_t when);
 /* Sets whether an operator accepted a clock jump. KASP_ERR_DB_MISSING if
  * no such zone. */
 int kasp_db_zone_set_clock_ack(kasp_db_t *db, const char *name, bool ack);
+
+/* Sets whether the zone is to go (or stay) insecure. KASP_ERR_DB_MISSING if
+ * no such zone. */
+int kasp_db_zone_set_insecure(kasp_db_t *db, const char *name, bool insecure);
 
 /* Keys (writes inside a transaction). */
 

@@ -233,6 +233,16 @@ static int run_roll(key_args_t *a)
 	return key_command(a, SIGNER__V1__KEY_COMMAND__OP__ROLL, NULL, a->argv[1]);
 }
 
+static int run_go_insecure(key_args_t *a)
+{
+	return key_command(a, SIGNER__V1__KEY_COMMAND__OP__GO_INSECURE, NULL, NULL);
+}
+
+static int run_go_secure(key_args_t *a)
+{
+	return key_command(a, SIGNER__V1__KEY_COMMAND__OP__GO_SECURE, NULL, NULL);
+}
+
 static int run_clock_ack(key_args_t *a)
 {
 	return key_command(a, SIGNER__V1__KEY_COMMAND__OP__CLOCK_ACK, NULL, NULL);
@@ -324,6 +334,14 @@ static const subcommand_t subcommands[] = {
          "Starts a rollover of the role's key now (an emergency rollover): a successor\n"
          "is generated and takes over as safely as a scheduled rollover.\n",
          2},
+        {"go-insecure", run_go_insecure, "signer key go-insecure ZONE",
+         "Takes the zone out of DNSSEC safely: CDS/CDNSKEY delete records (RFC 8078)\n"
+         "are published, the DS removal is awaited (parental agents or ds-gone) and\n"
+         "waited out, then the DNSKEYs and signatures go and the zone is served\n"
+         "unsigned.\n",
+         1},
+        {"go-secure", run_go_secure, "signer key go-secure ZONE",
+         "Undoes go-insecure: keys are made and introduced as for a new zone.\n", 1},
         {"clock-ack", run_clock_ack, "signer key clock-ack ZONE",
          "Accepts a jump of the clock forward: the key manager acts on nothing after a\n"
          "jump of more than an hour until an operator runs this.\n",

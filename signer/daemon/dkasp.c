@@ -37,6 +37,7 @@ typedef struct kzone {
 	const kasp_policy_t *policy;
 	unsigned roll; /* roles an operator asked to roll */
 	bool clock_ack;
+	bool insecure; /* going (or gone) insecure */
 	bool have_last;
 	int64_t last_wall, last_steady; /* the last run */
 	int64_t last_poll;
@@ -310,6 +311,7 @@ int dkasp_zone_add(dkasp_t *k, const char *zone, const char *policy, char *err, 
 			         row.policy, pol->name, pol->name);
 		}
 		z->clock_ack = row.clock_ack;
+		z->insecure = row.insecure;
 		kasp_db_zone_deinit(&row);
 	} else if (st == KASP_OK) {
 		st = kasp_db_begin(k->db);
@@ -968,6 +970,7 @@ int dkasp_prepare(dkasp_t *k, const char *zone, const uint8_t *apex, int64_t now
 	}
 	kasp_plan_policy_t pp;
 	kasp_plan_policy_from(z->policy, &pp);
+	pp.insecure = z->insecure;
 	kasp_plan_t plan;
 	memset(&plan, 0, sizeof(plan));
 	kasp_key_t *keys = NULL;
@@ -1105,9 +1108,24 @@ int dkasp_prepare(dkasp_t *k, const char *zone, const uint8_t *apex, int64_t now
 		}
 		out->cds = true;
 		out->cds_ttl = z->policy->cds_ttl;
-		if (ek == NULL ||
-		    kasp_export_cds(zone, ek, m, z->policy->cds_digests, z->policy->ncds_digests,
-		                    &out->cds_rr, &out->cdnskey_rr) != KASP_OK) {
+		/* Going insecure: the RFC 8078 delete records while a DS may be
+		 * out, nothing once none is. */
+		bool ds_out = false;
+		for (size_t i = 0; ek != NULL && i < m; i++) {
+			kasp_state_t s = ek[i].key->state[KASP_DS];
+			ds_out = ds_out || (s != KASP_HIDDEN && s != KASP_NA);
+		}
+		int est = KASP_OK;
+		if (ek == NULL) {
+			est = KASP_ERR_NOMEM;
+		} else if (z->insecure && ds_out) {
+			est = kasp_export_cds_delete(&out->cds_rr, &out->cdnskey_rr);
+		} else if (!z->insecure) {
+			est = kasp_export_cds(zone, ek, m, z->policy->cds_digests,
+			                      z->policy->ncds_digests, &out->cds_rr,
+			                      &out->cdnskey_rr);
+		}
+		if (est != KASP_OK) {
 			ret = fail(err, errlen, "CDS/CDNSKEY: cannot make them");
 		}
 		free(ek);
@@ -1397,6 +1415,28 @@ Signer__V1__Status dkasp_command(dkasp_t *k, const char *zone, Signer__V1__KeyCo
 			                errlen);
 		}
 		z->next = now;
+		goto done;
+	}
+	if (op == SIGNER__V1__KEY_COMMAND__OP__GO_INSECURE ||
+	    op == SIGNER__V1__KEY_COMMAND__OP__GO_SECURE) {
+		bool insecure = op == SIGNER__V1__KEY_COMMAND__OP__GO_INSECURE;
+		int dbst = kasp_db_begin(k->db);
+		if (dbst == KASP_OK) {
+			dbst = kasp_db_zone_set_insecure(k->db, zone, insecure);
+		}
+		if (dbst == KASP_OK) {
+			dbst = kasp_db_commit(k->db);
+		}
+		kasp_db_rollback(k->db);
+		if (dbst != KASP_OK) {
+			fail(err, errlen, "key store: %s", kasp_db_error(k->db));
+			st = SIGNER__V1__STATUS__INTERNAL;
+			goto done;
+		}
+		z->insecure = insecure;
+		z->next = now;
+		log_zone(LOG_NOTICE, zone, "operator: %s",
+		         insecure ? "go insecure (DS first, then the keys)" : "go secure again");
 		goto done;
 	}
 	if (op == SIGNER__V1__KEY_COMMAND__OP__CLOCK_ACK) {

@@ -444,7 +444,7 @@ int rpc_frame_check_request(const Signer__V1__Request *r, char *err, size_t errl
 		return RPC_OK;
 	case SIGNER__V1__REQUEST__OP_KEY_COMMAND:
 		if ((int)r->key_command->op < SIGNER__V1__KEY_COMMAND__OP__DS_SEEN ||
-		    (int)r->key_command->op > SIGNER__V1__KEY_COMMAND__OP__IMPORT) {
+		    (int)r->key_command->op > SIGNER__V1__KEY_COMMAND__OP__GO_SECURE) {
 			return refuse(err, errlen, "key_command: unknown op %d",
 			              (int)r->key_command->op);
 		}

@@ -797,6 +797,64 @@ static int ctx_init(ctx_t *c, const zone_t *in, const zone_t *prev, const sign_k
 	return ret;
 }
 
+/* Whether ks publishes no key: the zone goes out unsigned (a zone under a
+ * policy that went insecure). */
+static bool publishes_nothing(const sign_keyset_t *ks)
+{
+	for (size_t i = 0; i < ks->count; i++) {
+		if (ks->keys[i].published) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool signer_type(uint16_t type)
+{
+	return type == ZONE_TYPE_DNSKEY || type == ZONE_TYPE_NSEC || type == ZONE_TYPE_NSEC3 ||
+	       type == ZONE_TYPE_NSEC3PARAM || type == ZONE_TYPE_CDS || type == ZONE_TYPE_CDNSKEY;
+}
+
+/* z without DNSSEC: no RRSIG, NSEC, NSEC3 (nodes too), NSEC3PARAM, DNSKEY,
+ * CDS or CDNSKEY. */
+static int strip_dnssec(const zone_t *z, zone_t **out)
+{
+	zone_node_t **changed = calloc(z->count + 1, sizeof(*changed));
+	size_t n = 0;
+	int ret = changed != NULL ? ZONE_OK : ZONE_ERR_NOMEM;
+	for (size_t i = 0; ret == ZONE_OK && i < z->count; i++) {
+		const zone_node_t *node = zone_entry(z, i)->node;
+		zone_slot_t *keep = calloc(node->nslots + 1u, sizeof(*keep));
+		size_t k = 0;
+		bool touched = false;
+		for (size_t s = 0; keep != NULL && s < node->nslots; s++) {
+			const zone_slot_t *slot = &node->slots[s];
+			if (slot->data == NULL || signer_type(slot->data->type)) {
+				touched = touched || slot->data != NULL || slot->sigs != NULL;
+				continue;
+			}
+			touched = touched || slot->sigs != NULL;
+			keep[k++] = (zone_slot_t){slot->data, NULL};
+		}
+		if (keep == NULL) {
+			ret = ZONE_ERR_NOMEM;
+		} else if (touched) {
+			ret = zone_node_new(node->owner, keep, k, &changed[n]);
+			n += ret == ZONE_OK;
+		}
+		free(keep);
+	}
+	if (ret == ZONE_OK) {
+		ret = zone_replace(z, changed, n, out, NULL);
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			zone_node_unref(changed[i]);
+		}
+	}
+	free(changed);
+	return ret == ZONE_ERR_NOMEM ? SIGN_ERR_NOMEM : ret;
+}
+
 int sign_zone(const zone_t *in, const zone_t *prev, const sign_keyset_t *ks,
               const sign_zone_params_t *params, zone_t **out, sign_zone_stats_t *stats)
 {
@@ -810,6 +868,16 @@ int sign_zone(const zone_t *in, const zone_t *prev, const sign_keyset_t *ks,
 	ret = with_apex(&c, in, &z1, NULL);
 	if (c.held[0] != '\0') {
 		report(&c, SIGN_ZONE_WARNING, "%s", c.held);
+	}
+	if (ret == SIGN_OK && publishes_nothing(ks)) {
+		/* No DNSKEY: nothing a validator could check; served unsigned. */
+		ret = strip_dnssec(z1, &z3);
+		zone_free(z1);
+		ctx_deinit(&c);
+		if (ret == SIGN_OK) {
+			*out = z3;
+		}
+		return ret;
 	}
 	if (ret == SIGN_OK) {
 		nsec3_collision_t coll;
@@ -1096,6 +1164,9 @@ static int merge_some(ctx_t *c, const zone_t *z, const size_t *idx, size_t n, bo
 int sign_zone_update(const zone_t *in, const zone_t *prev, const sign_keyset_t *ks,
                      const sign_zone_params_t *params, zone_t **out, sign_zone_stats_t *stats)
 {
+	if (publishes_nothing(ks)) {
+		return SIGN_ERR_WHOLE; /* an unsigned zone: sign_zone strips it */
+	}
 	ctx_t c;
 	int ret = ctx_init(&c, in, prev, ks, params, stats);
 	if (ret != SIGN_OK) {

@@ -69,7 +69,10 @@ typedef struct {
  * with ks, reusing RRSIGs from prev (NULL: none). The DNSKEY RRset holds the
  * DNSKEY of every published key in ks; every active key signs, published or
  * not, and the verifier accepts the RRSIGs of ks's unpublished keys (RFC
- * 6781 4.1.4; sign_plan.h, sign_verify.h). On success *out gets the signed
+ * 6781 4.1.4; sign_plan.h, sign_verify.h). A ks that publishes no key (a
+ * zone that went insecure) gives the zone without any DNSSEC record (no
+ * DNSKEY, RRSIG, NSEC, NSEC3, NSEC3PARAM, CDS, CDNSKEY), its SOA serial set
+ * as always; sign_zone_update() leaves that to this function. On success *out gets the signed
  * version and stats the counts. Returns SIGN_OK, SIGN_ERR_TIMING, a status of
  * the chain (nsec_status_t), SIGN_ERR_ALGORITHM_GAP, the first failed
  * signature's hsm status (every failure is reported with its RRset and key),

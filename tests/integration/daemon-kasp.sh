@@ -398,5 +398,44 @@ daemon_log_grep -q "restored at serial $backup_serial: the next serial is $floor
 	die "restore not logged"
 ok "restored: serial $backup_serial -> $restored (last published before: $last_serial)"
 
+step "going insecure: CDS delete, the DS removal awaited, then the zone unsigned"
+iz=insecure.example.
+sed "s/kasp.example./$iz/" "$tmp/kasp.zone" >"$tmp/insecure.zone"
+cli_ok zone add $iz --policy fast >/dev/null
+cli_ok zone push $iz "$tmp/insecure.zone" >/dev/null
+istates() {
+	cli_ok zone status $iz --json | python3 -c '
+import json, sys
+for k in json.load(sys.stdin)["key_states"]:
+    if not k["removed"]:
+        print(k["role"], k["key_tag"], k["ds"], k["dnskey"], k["krrsig"], k["zrrsig"])'
+}
+advance $((DNSKEY_TTL + PROP + 5)) wait
+iksk=$(istates | awk '$1 == "KSK" { print $2 }')
+cli_ok key ds-seen $iz "$iksk" >/dev/null
+advance $((DS_TTL + PROP + 5)) wait
+istates | grep -q "^KSK $iksk omnipresent omnipresent omnipresent NA$" || die "not secure:$(istates | lib_indent)"
+cli_ok key go-insecure $iz >/dev/null
+advance 1 wait
+istates | grep -q "^KSK $iksk unretentive omnipresent omnipresent NA$" || die "DS not withdrawn:$(istates | lib_indent)"
+pull $iz "$tmp/insecure.pulled" --text
+grep -qE "IN[[:space:]]+CDS[[:space:]]+0 0 0 00" "$tmp/insecure.pulled" || die "no CDS delete"
+grep -qE "IN[[:space:]]+CDNSKEY[[:space:]]+0 3 0 AA==" "$tmp/insecure.pulled" || die "no CDNSKEY delete"
+ldns-verify-zone -t "+$((offset + jump))" "$tmp/insecure.pulled" >"$tmp/verify.out" 2>&1 ||
+	die "zone going insecure: $(cat "$tmp/verify.out")"
+advance $((3 * DS_TTL)) wait
+istates | grep -q "^KSK $iksk unretentive omnipresent" || die "DNSKEY withdrawn before the DS was seen gone"
+cli_ok key ds-gone $iz "$iksk" >/dev/null
+advance $((DS_TTL + PROP + 5)) wait
+pull $iz "$tmp/insecure.pulled" --text
+if grep -qE "IN[[:space:]]+(DNSKEY|RRSIG|NSEC|NSEC3|NSEC3PARAM|CDS|CDNSKEY)[[:space:]]" "$tmp/insecure.pulled"; then
+	die "DNSSEC records left:$(grep -E "DNSKEY|RRSIG|NSEC|CDS" "$tmp/insecure.pulled" | head -5 | lib_indent)"
+fi
+grep -qE "^www.$iz[[:space:]]+300[[:space:]]+IN[[:space:]]+A" "$tmp/insecure.pulled" || die "data lost"
+advance $((DNSKEY_TTL + PROP + 5)) wait
+advance $((DNSKEY_TTL + PROP + 5)) wait
+[[ -z $(istates) ]] || die "keys left in the key set:$(istates | lib_indent)"
+ok "DS withdrawn and awaited, then every key: $iz served unsigned"
+
 daemon_stop
 daemon_finish
