@@ -25,14 +25,16 @@ int64_t dclock_offset(const dclock_t *c)
 	return atomic_load(&c->offset);
 }
 
-int64_t dclock_steady(const dclock_t *c)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec + atomic_load(&c->offset);
-}
-
 void dclock_set_jump(dclock_t *c, int64_t jump)
 {
 	atomic_store(&c->jump, jump);
+}
+
+int64_t dclock_skew(const dclock_t *c)
+{
+	struct timespec wall, mono;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	/* The offset is in both clocks: it cancels out; the jump stays. */
+	return (int64_t)wall.tv_sec - (int64_t)mono.tv_sec + atomic_load(&c->jump);
 }

@@ -24,10 +24,11 @@ int64_t dclock_now(const dclock_t *c);
 void dclock_set_offset(dclock_t *c, int64_t offset);
 int64_t dclock_offset(const dclock_t *c);
 
-/* Steady seconds: the monotonic clock plus the offset (not the jump). The
- * enforcer compares its progress with the wall clock's to tell time that
- * passed from a clock that jumped. */
-int64_t dclock_steady(const dclock_t *c);
+/* The wall clock minus the monotonic clock (the offset cancels out, the
+ * jump stays): it moves only when the wall clock jumps. The key manager
+ * compares it between its runs to tell time that passed from a clock that
+ * jumped. */
+int64_t dclock_skew(const dclock_t *c);
 
 /* Sets the simulated jump (seconds added to dclock_now only). */
 void dclock_set_jump(dclock_t *c, int64_t jump);

@@ -39,7 +39,7 @@ typedef struct kzone {
 	bool clock_ack;
 	bool insecure; /* going (or gone) insecure */
 	bool have_last;
-	int64_t last_wall, last_steady; /* the last run */
+	int64_t last_skew; /* wall minus steady clock at the last run */
 	int64_t last_poll;
 	int64_t next;
 	int64_t keygen_failed_at;
@@ -293,8 +293,7 @@ int dkasp_zone_add(dkasp_t *k, const char *zone, const char *policy, char *err, 
 		z->next = INT64_MAX;
 		/* The clock as it is when the zone is loaded is the reference. */
 		z->have_last = true;
-		z->last_wall = dclock_now(k->p.clock);
-		z->last_steady = dclock_steady(k->p.clock);
+		z->last_skew = dclock_skew(k->p.clock);
 		unsigned h = hash_name(zone);
 		z->hnext = k->buckets[h];
 		k->buckets[h] = z;
@@ -939,22 +938,19 @@ static int decide(dkasp_t *k, kzone_t *z, const kasp_plan_t *plan, kasp_key_t *k
  * than the planner allows is a jump. */
 static void clock_input(dkasp_t *k, kzone_t *z, int64_t now, kasp_plan_input_t *in)
 {
-	int64_t steady = dclock_steady(k->p.clock);
+	int64_t jumped = z->have_last ? dclock_skew(k->p.clock) - z->last_skew : 0;
 	in->now = now;
-	in->last_acted = 0;
 	in->clock_ack = z->clock_ack;
-	if (z->have_last) {
-		int64_t expected = z->last_wall + (steady - z->last_steady);
-		in->last_acted = now - expected > KASP_PLAN_MAX_JUMP ? expected : now;
-	}
+	/* The planner sees the jump as time since its last action. */
+	in->last_acted = jumped > KASP_PLAN_MAX_JUMP ? now - jumped : now;
 }
 
-static void note_run(dkasp_t *k, kzone_t *z, int64_t now, bool jumped)
+static void note_run(dkasp_t *k, kzone_t *z, bool jumped)
 {
 	if (!jumped) {
 		z->have_last = true;
-		z->last_wall = now;
-		z->last_steady = dclock_steady(k->p.clock);
+		z->last_skew = dclock_skew(k->p.clock);
+		z->clock_ack = false; /* an acknowledgement covers one jump */
 	}
 }
 
@@ -1071,7 +1067,7 @@ int dkasp_prepare(dkasp_t *k, const char *zone, const uint8_t *apex, int64_t now
 		if (z->keygen_failed_at > 0 && z->keygen_failed_at + KEYGEN_RETRY < z->next) {
 			z->next = z->keygen_failed_at + KEYGEN_RETRY;
 		}
-		note_run(k, z, now, plan.clock_jump);
+		note_run(k, z, plan.clock_jump);
 		if (plan.clock_jump) {
 			log_zone(LOG_WARNING, z->name, "%s", plan.blocked);
 		}

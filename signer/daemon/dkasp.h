@@ -21,11 +21,13 @@
  * recorded when published, never when planned. A pass that fails records
  * nothing; the next one plans again.
  *
- * Clock: the enforcer keeps, per zone, the wall time and the steady time
- * (dclock_steady) of its last run; a wall clock that moved more than
- * KASP_PLAN_MAX_JUMP ahead of the steady one is a jump and nothing is done
- * until an operator acknowledges it (dkasp_command CLOCK_ACK). A restart
- * cannot tell a jump from downtime, and trusts the clock.
+ * Clock: the enforcer keeps, per zone, the difference between the wall and
+ * the monotonic clock at its last run (dclock_skew); a wall clock that moved
+ * more than KASP_PLAN_MAX_JUMP ahead of the monotonic one is a jump and
+ * nothing is done until an operator acknowledges it (dkasp_command
+ * CLOCK_ACK; one acknowledgement covers one jump). The reference is taken
+ * when the zone is loaded: a restart cannot tell a jump from downtime, and
+ * trusts the clock.
  *
  * Threads: one dkasp_t per daemon (main owns it), shared by the pass
  * threads and the RPC threads; every function is thread-safe (one mutex

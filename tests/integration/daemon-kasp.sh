@@ -28,6 +28,13 @@ DS_TTL=600
 policy_yaml() {
 	cat <<EOF
 policies:
+  - name: trust5011
+    algorithm: ECDSAP256SHA256
+    keys: {ksk: {lifetime: 0}, zsk: {lifetime: 0}, rfc5011: true, add_hold_down: 30d, remove_hold_down: 30d}
+    signatures: {validity: 14d, refresh: 5d, jitter: 12h, inception_offset: 1h}
+    denial: {type: nsec}
+    zone: {dnskey_ttl: $DNSKEY_TTL, cds_ttl: $DNSKEY_TTL, max_ttl: 300, propagation_delay: $PROP}
+    parent: {ds_ttl: $DS_TTL, propagation_delay: $PROP, poll_interval: 60, cds: true}
   - name: capped
     zone: {max_ttl: 300, ttl_policy: cap}
   - name: fast
@@ -436,6 +443,52 @@ advance $((DNSKEY_TTL + PROP + 5)) wait
 advance $((DNSKEY_TTL + PROP + 5)) wait
 [[ -z $(istates) ]] || die "keys left in the key set:$(istates | lib_indent)"
 ok "DS withdrawn and awaited, then every key: $iz served unsigned"
+
+step "RFC 5011: the new KSK waits the add hold-down; the old one is published REVOKEd, self-signed"
+rz=rfc5011.example.
+sed "s/kasp.example./$rz/" "$tmp/kasp.zone" >"$tmp/rfc5011.zone"
+cli_ok zone add $rz --policy trust5011 >/dev/null
+cli_ok zone push $rz "$tmp/rfc5011.zone" >/dev/null
+rstates() {
+	cli_ok zone status $rz --json | python3 -c '
+import json, sys
+for k in json.load(sys.stdin)["key_states"]:
+    if not k["removed"] and k["role"] == "KSK":
+        print(k["role"], k["key_tag"], k["ds"], k["dnskey"], k["krrsig"], k["zrrsig"])'
+}
+advance $((DNSKEY_TTL + PROP + 5)) wait
+rk1=$(rstates | awk '{ print $2 }')
+cli_ok key ds-seen $rz "$rk1" >/dev/null
+advance $((DS_TTL + PROP + 5)) wait
+cli_ok key roll $rz ksk >/dev/null
+advance 1 wait
+rk2=$(rstates | awk -v o="$rk1" '$2 != o { print $2 }')
+[[ -n $rk2 ]] || die "no new KSK:$(rstates | lib_indent)"
+advance $((DNSKEY_TTL + PROP + 5)) wait
+advance $((10 * 86400)) wait
+rstates | grep -q "^KSK $rk2 hidden omnipresent omnipresent NA$" ||
+	die "new KSK's DS submitted before the hold-down:$(rstates | lib_indent)"
+[[ $(zone_field $rz kasp_blocked) == *"hold-down"* ]] || die "status: $(zone_field $rz kasp_blocked)"
+advance $((21 * 86400)) wait
+rstates | grep -q "^KSK $rk2 rumoured omnipresent" || die "after the hold-down:$(rstates | lib_indent)"
+cli_ok key ds-seen $rz "$rk2" >/dev/null
+cli_ok key ds-gone $rz "$rk1" >/dev/null
+advance $((DS_TTL + PROP + 5)) wait
+advance 1 wait
+pull $rz "$tmp/rfc5011.pulled" --text
+grep -qE "IN[[:space:]]+DNSKEY[[:space:]]+385 3 13 " "$tmp/rfc5011.pulled" ||
+	die "no REVOKEd DNSKEY:$(rstates | lib_indent)$(daemon_log_tail 10)"
+rtag=$(ldns-read-zone "$tmp/rfc5011.pulled" 2>/dev/null | awk '$4 == "DNSKEY" && $5 == 385' | ldns-key2ds -n -f /dev/stdin 2>/dev/null | awk '{ print $5 }' || true)
+ldns-verify-zone -t "+$((offset + jump))" "$tmp/rfc5011.pulled" >"$tmp/verify.out" 2>&1 ||
+	die "zone with a revoked KSK: $(cat "$tmp/verify.out")"
+daemon_log_grep -q "key $rk1 published with the REVOKE bit" || die "revocation not logged"
+advance $((30 * 86400 + DNSKEY_TTL + PROP + 5)) wait
+advance $((DNSKEY_TTL + PROP + 5)) wait
+pull $rz "$tmp/rfc5011.pulled" --text
+if grep -qE "IN[[:space:]]+DNSKEY[[:space:]]+385 " "$tmp/rfc5011.pulled"; then
+	die "the revoked KSK stayed after the remove hold-down"
+fi
+ok "KSK $rk1 -> $rk2: DS after 30 d hold-down; $rk1 REVOKEd (tag ${rtag:-?}) for 30 d, then gone"
 
 daemon_stop
 daemon_finish
