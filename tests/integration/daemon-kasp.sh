@@ -91,7 +91,7 @@ advance() {
 	local i now js
 	for ((i = 0; i < 200; i++)); do
 		sleep 0.1
-		now=$(json_get "$(cli_ok status --json)" 'j["now"]')
+		now=$(json_get "$(cli status --json)" 'j["now"]')
 		js=$(cli_ok zone status "$zone" --json)
 		if [[ $(json_get "$js" 'j["signing"]') == false &&
 			$(json_get "$js" 'j["next_event"]') > $now ]]; then
@@ -308,8 +308,8 @@ import json, sys
 for k in json.load(sys.stdin)["key_states"]:
     print(k["role"], k["key_tag"], k["id"], k["ds"], k["dnskey"], k["krrsig"], k["zrrsig"])'
 }
-mstates | grep -q "^KSK [0-9]* $mksk omnipresent omnipresent omnipresent NA$" || die "KSK:$(mstates | lib_indent)"
-mstates | grep -q "^ZSK [0-9]* $mzsk NA omnipresent NA omnipresent$" || die "ZSK:$(mstates | lib_indent)"
+grep -q "^KSK [0-9]* $mksk omnipresent omnipresent omnipresent NA$" <<<"$(mstates)" || die "KSK:$(mstates | lib_indent)"
+grep -q "^ZSK [0-9]* $mzsk NA omnipresent NA omnipresent$" <<<"$(mstates)" || die "ZSK:$(mstates | lib_indent)"
 advance $((DNSKEY_TTL + PROP + 5)) wait
 advance $((DS_TTL + PROP + 5)) wait
 (($(mstates | wc -l) == 2)) || die "keys generated for $mz:$(mstates | lib_indent)"
@@ -421,17 +421,17 @@ advance $((DNSKEY_TTL + PROP + 5)) wait
 iksk=$(istates | awk '$1 == "KSK" { print $2 }')
 cli_ok key ds-seen $iz "$iksk" >/dev/null
 advance $((DS_TTL + PROP + 5)) wait
-istates | grep -q "^KSK $iksk omnipresent omnipresent omnipresent NA$" || die "not secure:$(istates | lib_indent)"
+grep -q "^KSK $iksk omnipresent omnipresent omnipresent NA$" <<<"$(istates)" || die "not secure:$(istates | lib_indent)"
 cli_ok key go-insecure $iz >/dev/null
 advance 1 wait
-istates | grep -q "^KSK $iksk unretentive omnipresent omnipresent NA$" || die "DS not withdrawn:$(istates | lib_indent)"
+grep -q "^KSK $iksk unretentive omnipresent omnipresent NA$" <<<"$(istates)" || die "DS not withdrawn:$(istates | lib_indent)"
 pull $iz "$tmp/insecure.pulled" --text
 grep -qE "IN[[:space:]]+CDS[[:space:]]+0 0 0 00" "$tmp/insecure.pulled" || die "no CDS delete"
 grep -qE "IN[[:space:]]+CDNSKEY[[:space:]]+0 3 0 AA==" "$tmp/insecure.pulled" || die "no CDNSKEY delete"
 ldns-verify-zone -t "+$((offset + jump))" "$tmp/insecure.pulled" >"$tmp/verify.out" 2>&1 ||
 	die "zone going insecure: $(cat "$tmp/verify.out")"
 advance $((3 * DS_TTL)) wait
-istates | grep -q "^KSK $iksk unretentive omnipresent" || die "DNSKEY withdrawn before the DS was seen gone"
+grep -q "^KSK $iksk unretentive omnipresent" <<<"$(istates)" || die "DNSKEY withdrawn before the DS was seen gone"
 cli_ok key ds-gone $iz "$iksk" >/dev/null
 advance $((DS_TTL + PROP + 5)) wait
 pull $iz "$tmp/insecure.pulled" --text
@@ -466,11 +466,11 @@ rk2=$(rstates | awk -v o="$rk1" '$2 != o { print $2 }')
 [[ -n $rk2 ]] || die "no new KSK:$(rstates | lib_indent)"
 advance $((DNSKEY_TTL + PROP + 5)) wait
 advance $((10 * 86400)) wait
-rstates | grep -q "^KSK $rk2 hidden omnipresent omnipresent NA$" ||
+grep -q "^KSK $rk2 hidden omnipresent omnipresent NA$" <<<"$(rstates)" ||
 	die "new KSK's DS submitted before the hold-down:$(rstates | lib_indent)"
 [[ $(zone_field $rz kasp_blocked) == *"hold-down"* ]] || die "status: $(zone_field $rz kasp_blocked)"
 advance $((21 * 86400)) wait
-rstates | grep -q "^KSK $rk2 rumoured omnipresent" || die "after the hold-down:$(rstates | lib_indent)"
+grep -q "^KSK $rk2 rumoured omnipresent" <<<"$(rstates)" || die "after the hold-down:$(rstates | lib_indent)"
 cli_ok key ds-seen $rz "$rk2" >/dev/null
 cli_ok key ds-gone $rz "$rk1" >/dev/null
 advance $((DS_TTL + PROP + 5)) wait
