@@ -41,15 +41,10 @@ static int run_list(key_args_t *a)
 	Signer__V1__Request req = SIGNER__V1__REQUEST__INIT;
 	req.op_case = SIGNER__V1__REQUEST__OP_KEY_LIST;
 	req.key_list = &kl;
-	cli_rpc_t r;
-	int ret = cli_rpc_connect(&a->rpc, CLI_RPC_TIMEOUT_QUERY, a->what, &r);
+	Signer__V1__Response *resp = NULL;
+	int ret = cli_rpc_once(&a->rpc, CLI_RPC_TIMEOUT_QUERY, a->what, &req, &resp);
 	if (ret != CLI_EXIT_OK) {
 		return ret;
-	}
-	Signer__V1__Response *resp = NULL;
-	if (!cli_rpc_call(&r, &req, &resp)) {
-		cli_rpc_close(&r);
-		return CLI_EXIT_FAIL;
 	}
 	/* Some tokens listed, some not: the message names the failing one. */
 	if (resp->message[0] != '\0') {
@@ -110,7 +105,6 @@ static int run_list(key_args_t *a)
 		}
 	}
 	signer__v1__response__free_unpacked(resp, NULL);
-	cli_rpc_close(&r);
 	return CLI_EXIT_OK;
 }
 
@@ -122,15 +116,10 @@ static int run_ds(key_args_t *a)
 	Signer__V1__Request req = SIGNER__V1__REQUEST__INIT;
 	req.op_case = SIGNER__V1__REQUEST__OP_KEY_DS;
 	req.key_ds = &kd;
-	cli_rpc_t r;
-	int ret = cli_rpc_connect(&a->rpc, CLI_RPC_TIMEOUT_QUERY, a->what, &r);
+	Signer__V1__Response *resp = NULL;
+	int ret = cli_rpc_once(&a->rpc, CLI_RPC_TIMEOUT_QUERY, a->what, &req, &resp);
 	if (ret != CLI_EXIT_OK) {
 		return ret;
-	}
-	Signer__V1__Response *resp = NULL;
-	if (!cli_rpc_call(&r, &req, &resp)) {
-		cli_rpc_close(&r);
-		return CLI_EXIT_FAIL;
 	}
 	size_t n = resp->body_case == SIGNER__V1__RESPONSE__BODY_DS ? resp->ds->n_ds : 0;
 	for (size_t i = 0; i < n; i++) {
@@ -158,7 +147,6 @@ static int run_ds(key_args_t *a)
 		ret = CLI_EXIT_FAIL;
 	}
 	signer__v1__response__free_unpacked(resp, NULL);
-	cli_rpc_close(&r);
 	return ret;
 }
 
@@ -166,15 +154,10 @@ static int run_ds(key_args_t *a)
  * commands). */
 static int call_simple(key_args_t *a, Signer__V1__Request *req)
 {
-	cli_rpc_t r;
-	int ret = cli_rpc_connect(&a->rpc, CLI_RPC_TIMEOUT_QUERY, a->what, &r);
+	Signer__V1__Response *resp = NULL;
+	int ret = cli_rpc_once(&a->rpc, CLI_RPC_TIMEOUT_QUERY, a->what, req, &resp);
 	if (ret != CLI_EXIT_OK) {
 		return ret;
-	}
-	Signer__V1__Response *resp = NULL;
-	if (!cli_rpc_call(&r, req, &resp)) {
-		cli_rpc_close(&r);
-		return CLI_EXIT_FAIL;
 	}
 	if (a->rpc.json) {
 		cli_json_t j;
@@ -185,7 +168,6 @@ static int call_simple(key_args_t *a, Signer__V1__Request *req)
 		printf("%s\n", resp->message);
 	}
 	signer__v1__response__free_unpacked(resp, NULL);
-	cli_rpc_close(&r);
 	return CLI_EXIT_OK;
 }
 
@@ -276,15 +258,10 @@ static int run_trust_anchor(key_args_t *a)
 	Signer__V1__Request req = SIGNER__V1__REQUEST__INIT;
 	req.op_case = SIGNER__V1__REQUEST__OP_KEY_EXPORT;
 	req.key_export = &ke;
-	cli_rpc_t r;
-	int ret = cli_rpc_connect(&a->rpc, CLI_RPC_TIMEOUT_QUERY, a->what, &r);
+	Signer__V1__Response *resp = NULL;
+	int ret = cli_rpc_once(&a->rpc, CLI_RPC_TIMEOUT_QUERY, a->what, &req, &resp);
 	if (ret != CLI_EXIT_OK) {
 		return ret;
-	}
-	Signer__V1__Response *resp = NULL;
-	if (!cli_rpc_call(&r, &req, &resp)) {
-		cli_rpc_close(&r);
-		return CLI_EXIT_FAIL;
 	}
 	const char *text = resp->body_case == SIGNER__V1__RESPONSE__BODY_TEXT ? resp->text : "";
 	if (text[0] == '\0') {
@@ -300,7 +277,6 @@ static int run_trust_anchor(key_args_t *a)
 		fputs(text, stdout);
 	}
 	signer__v1__response__free_unpacked(resp, NULL);
-	cli_rpc_close(&r);
 	return ret;
 }
 

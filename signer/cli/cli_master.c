@@ -195,20 +195,14 @@ static int run_transfer(cli_rpc_opts_t *rpc, const char *to, unsigned long bump)
 	Signer__V1__Request req = SIGNER__V1__REQUEST__INIT;
 	req.op_case = SIGNER__V1__REQUEST__OP_MASTER_STEP_DOWN;
 	req.master_step_down = &sd;
-	cli_rpc_t r;
-	int ret = cli_rpc_connect(rpc, CLI_RPC_TIMEOUT_CHANGE, "master transfer", &r);
+	Signer__V1__Response *resp = NULL;
+	int ret = cli_rpc_once(rpc, CLI_RPC_TIMEOUT_CHANGE, "master transfer", &req, &resp);
 	if (ret != CLI_EXIT_OK) {
 		return ret;
-	}
-	Signer__V1__Response *resp = NULL;
-	if (!cli_rpc_call(&r, &req, &resp)) {
-		cli_rpc_close(&r);
-		return CLI_EXIT_FAIL;
 	}
 	printf("the active stepped down and shipped %s\n",
 	       resp->body_case == SIGNER__V1__RESPONSE__BODY_TEXT ? resp->text : "?");
 	signer__v1__response__free_unpacked(resp, NULL);
-	cli_rpc_close(&r);
 	return run_seize(to, false, bump);
 }
 

@@ -502,3 +502,16 @@ void cli_rpc_status_error(const cli_rpc_t *r, const Signer__V1__Response *resp)
 	cli_error("%s: %s%s%s", r->what, cli_rpc_status_name(resp->status), msg[0] ? ": " : "",
 	          msg);
 }
+
+int cli_rpc_once(const cli_rpc_opts_t *opts, unsigned default_timeout, const char *what,
+                 Signer__V1__Request *req, Signer__V1__Response **out)
+{
+	cli_rpc_t r;
+	int ret = cli_rpc_connect(opts, default_timeout, what, &r);
+	if (ret != CLI_EXIT_OK) {
+		return ret;
+	}
+	ret = cli_rpc_call(&r, req, out) ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+	cli_rpc_close(&r);
+	return ret;
+}

@@ -127,6 +127,12 @@ bool cli_rpc_recv(cli_rpc_t *r, uint64_t id, Signer__V1__Response **out);
  * than OK. */
 bool cli_rpc_call(cli_rpc_t *r, Signer__V1__Request *req, Signer__V1__Response **out);
 
+/* One request on a connection of its own: connects (as cli_rpc_connect),
+ * calls (as cli_rpc_call) and closes. CLI_EXIT_OK with *out (free with
+ * signer__v1__response__free_unpacked), else the exit status (printed). */
+int cli_rpc_once(const cli_rpc_opts_t *opts, unsigned default_timeout, const char *what,
+                 Signer__V1__Request *req, Signer__V1__Response **out);
+
 /* Prints "signer: WHAT: STATUS: message" for an answer that is not OK. */
 void cli_rpc_status_error(const cli_rpc_t *r, const Signer__V1__Response *resp);
 

@@ -70,21 +70,15 @@ static int run_backup(cli_rpc_opts_t *rpc, const char *dir)
 	Signer__V1__Request req = SIGNER__V1__REQUEST__INIT;
 	req.op_case = SIGNER__V1__REQUEST__OP_STATE_BACKUP;
 	req.state_backup = &sb;
-	cli_rpc_t r;
-	int ret = cli_rpc_connect(rpc, CLI_RPC_TIMEOUT_CHANGE, "state backup", &r);
+	Signer__V1__Response *resp = NULL;
+	int ret = cli_rpc_once(rpc, CLI_RPC_TIMEOUT_CHANGE, "state backup", &req, &resp);
 	if (ret != CLI_EXIT_OK) {
 		return ret;
-	}
-	Signer__V1__Response *resp = NULL;
-	if (!cli_rpc_call(&r, &req, &resp)) {
-		cli_rpc_close(&r);
-		return CLI_EXIT_FAIL;
 	}
 	if (resp->body_case == SIGNER__V1__RESPONSE__BODY_TEXT) {
 		fputs(resp->text, stdout);
 	}
 	signer__v1__response__free_unpacked(resp, NULL);
-	cli_rpc_close(&r);
 	return CLI_EXIT_OK;
 }
 
