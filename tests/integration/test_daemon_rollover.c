@@ -33,6 +33,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -44,6 +46,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -635,19 +639,46 @@ static void clock_to(int64_t t)
 	}
 }
 
+/* Publication storms: passes that publish again and again at one instant
+ * (each re-signing only the SOA) while the zone stays due. */
+typedef struct {
+	int64_t t;
+	uint32_t from, to;
+} storm_t;
+
+static storm_t storms[8];
+static unsigned nstorms;
+
 /* Waits until the daemon has nothing due (no pass running, its next event
  * after its clock); *st gets the zone status then, *now the daemon's
- * clock. */
+ * clock. A storm of publications (more than STORM_SERIALS serials while the
+ * zone stays due) is recorded and ended by moving the clock on one second,
+ * so that the run stays short. */
+#define STORM_SERIALS 5
 static void settle(dclient_kasp_status_t *st, int64_t *now)
 {
 	double t0 = daemon_env_now_ms();
 	unsigned wait = 1;
+	uint32_t first = 0;
+	bool have_first = false, stormed = false;
 	for (;;) {
 		*now = daemon_now();
 		dclient_kasp_status_free(st);
 		kstatus(st);
 		if (!st->signing && (st->next_event == 0 || st->next_event > *now)) {
 			return;
+		}
+		if (!have_first) {
+			first = st->serial;
+			have_first = true;
+		}
+		if (!stormed && st->serial - first > STORM_SERIALS) {
+			if (nstorms < sizeof(storms) / sizeof(storms[0])) {
+				storms[nstorms] = (storm_t){*now, first, st->serial};
+			}
+			nstorms++;
+			stormed = true;
+			clock_to(*now + 1);
 		}
 		if (daemon_env_now_ms() - t0 > SETTLE_MS) {
 			char b[40];
@@ -669,7 +700,7 @@ static dclient_lines_t last_lines;
 static uint32_t last_serial;
 static int64_t last_published;
 static bool have_version;
-static unsigned versions, rebuilt;
+static unsigned versions, rebuilt, skipped;
 
 static void add_version(const dclient_lines_t *lines, int64_t t)
 {
@@ -700,7 +731,10 @@ static void record(const dclient_kasp_status_t *st)
 		      rel(last_published, b2, sizeof(b2)));
 	}
 	dclient_fetch_t f;
-	if (have_version && st->serial - last_serial > 1) {
+	if (have_version && st->serial - last_serial > STORM_SERIALS + 1) {
+		/* A storm (see settle): versions that differ in the SOA only. */
+		skipped += st->serial - last_serial - 1;
+	} else if (have_version && st->serial - last_serial > 1) {
 		/* Intermediate versions: rebuilt from the journal's deltas, each
 		 * taken as published at the last one's time. */
 		if (dclient_fetch(cl, ZONE, true, last_serial, &f) != 0) {
@@ -743,6 +777,358 @@ static void record(const dclient_kasp_status_t *st)
 	last_serial = st->serial;
 	last_published = st->published_at;
 	have_version = true;
+}
+
+/* --- real software at a few instants: NSD and unbound --- */
+
+/* The parent zone example. signed by ldns-signzone with a key of its own
+ * (its DS the resolver's trust anchor), the child's current version, both
+ * served by NSD on loopback; unbound with val-override-date at the
+ * simulated time must answer a child name with AD. */
+static struct {
+	bool tried, usable;
+	char dir[400];
+	char keybase[640]; /* K<name>+013+<tag>, in dir */
+	char anchor[512];  /* the parent's DS, one line */
+	unsigned done, failed;
+} real;
+
+static bool have_program(const char *name)
+{
+	char *argv[] = {"sh", "-c", NULL, NULL};
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "command -v %s", name);
+	argv[2] = cmd;
+	return daemon_env_run(argv, NULL) == 0;
+}
+
+static bool read_first_line(const char *path, char *out, size_t cap)
+{
+	FILE *fp = fopen(path, "r");
+	if (fp == NULL) {
+		return false;
+	}
+	bool ok = fgets(out, (int)cap, fp) != NULL;
+	fclose(fp);
+	out[strcspn(out, "\r\n")] = '\0';
+	return ok && out[0] != '\0';
+}
+
+static bool write_text(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+	if (fp == NULL) {
+		return false;
+	}
+	bool ok = fputs(text, fp) >= 0;
+	return fclose(fp) == 0 && ok;
+}
+
+/* A port of 127.0.0.1 free for UDP and TCP just now (0: none). */
+static uint16_t free_port(void)
+{
+	for (int tries = 0; tries < 50; tries++) {
+		struct sockaddr_in sa = {.sin_family = AF_INET};
+		sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		socklen_t sl = sizeof(sa);
+		int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (u < 0 || bind(u, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+		    getsockname(u, (struct sockaddr *)&sa, &sl) != 0) {
+			if (u >= 0) {
+				close(u);
+			}
+			continue;
+		}
+		int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		bool ok = t >= 0 && bind(t, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		if (t >= 0) {
+			close(t);
+		}
+		close(u);
+		if (ok && ntohs(sa.sin_port) != parent.port) {
+			return ntohs(sa.sin_port);
+		}
+	}
+	return 0;
+}
+
+/* Starts argv in the background (stdout and stderr to log); its pid or -1. */
+static pid_t spawn(char *const argv[], const char *log)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void reap(pid_t pid)
+{
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		int wst;
+		for (int i = 0; i < 200; i++) {
+			if (waitpid(pid, &wst, WNOHANG) == pid) {
+				return;
+			}
+			sleep_ms(10);
+		}
+		kill(pid, SIGKILL);
+		waitpid(pid, &wst, 0);
+	}
+}
+
+/* dig @127.0.0.1 -p port qname qtype +dnssec into out (a path); the exit
+ * status. */
+static int dig(uint16_t port, const char *qname, const char *qtype, const char *out)
+{
+	char p[16];
+	snprintf(p, sizeof(p), "%u", (unsigned)port);
+	char *argv[] = {"dig",       "+dnssec", "+time=3",   "+tries=2", "@127.0.0.1", "-p",
+	                p,           (char *)qname, (char *)qtype, NULL};
+	return daemon_env_run(argv, out);
+}
+
+static bool file_has(const char *path, const char *s)
+{
+	FILE *fp = fopen(path, "r");
+	if (fp == NULL) {
+		return false;
+	}
+	char line[2048];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), fp) != NULL) {
+		found = strstr(line, s) != NULL;
+	}
+	fclose(fp);
+	return found;
+}
+
+static void real_setup(void)
+{
+	real.tried = true;
+	const char *need[] = {"nsd", "nsd-checkconf", "unbound", "unbound-checkconf",
+	                      "ldns-keygen", "ldns-signzone", "dig"};
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (!have_program(need[i])) {
+			printf("real software: skipped (no %s)\n", need[i]);
+			return;
+		}
+	}
+	snprintf(real.dir, sizeof(real.dir), "%s/real", env.dir);
+	mkdir(real.dir, 0700);
+	char cmd[1024], out[512];
+	snprintf(cmd, sizeof(cmd), "cd '%s' && ldns-keygen -a ECDSAP256SHA256 -k example.",
+	         real.dir);
+	snprintf(out, sizeof(out), "%s/keygen.out", real.dir);
+	char *argv[] = {"sh", "-c", cmd, NULL};
+	char base[200], path[1024];
+	if (daemon_env_run(argv, out) != 0 || !read_first_line(out, base, sizeof(base))) {
+		CHECK(false, "ldns-keygen failed (see %s)", out);
+		return;
+	}
+	snprintf(real.keybase, sizeof(real.keybase), "%s/%s", real.dir, base);
+	snprintf(path, sizeof(path), "%s.ds", real.keybase);
+	if (!read_first_line(path, real.anchor, sizeof(real.anchor))) {
+		CHECK(false, "no DS from ldns-keygen in %s", path);
+		return;
+	}
+	/* ldns writes "example.\t3600\tIN\tDS\t..." with a comment after ';'. */
+	real.anchor[strcspn(real.anchor, ";")] = '\0';
+	for (char *c = real.anchor; *c; c++) {
+		if (*c == '\t') {
+			*c = ' ';
+		}
+	}
+	real.usable = true;
+}
+
+/* At instant t (the daemon's clock): the parent zone with its current DS
+ * set and the child's current version served by NSD, unbound asked for
+ * names of the child; each answer must carry AD. */
+static void real_check(const char *what, int64_t t)
+{
+	if (!real.tried) {
+		real_setup();
+	}
+	if (!real.usable) {
+		return;
+	}
+	char b[40];
+	real.done++;
+	char sub[512], path[1024], text[8192];
+	snprintf(sub, sizeof(sub), "%s/%u", real.dir, real.done);
+	mkdir(sub, 0700);
+	pid_t nsd = -1, ub = -1;
+	bool ok = false;
+	/* The parent zone, signed for [t - 1 d, t + 30 d]. */
+	daemon_env_buf_t z = {0};
+	daemon_env_buf_add(&z,
+	                   "$ORIGIN example.\n$TTL 3600\n"
+	                   "@ SOA ns hostmaster 1 3600 600 86400 300\n@ NS ns\nns A 127.0.0.1\n"
+	                   "roll NS ns.roll\nns.roll A 127.0.0.1\n");
+	for (size_t i = 0; i < parent.cur.n; i++) {
+		daemon_env_buf_add(&z, "%s\n", parent.cur.v[i]);
+	}
+	snprintf(path, sizeof(path), "%s/example.zone", sub);
+	bool wrote = write_text(path, daemon_env_buf_str(&z));
+	daemon_env_buf_free(&z);
+	char inc[32], exp[32], signed_path[1024], log[1024];
+	time_t ti = (time_t)(t - DAY), te = (time_t)(t + 30 * DAY);
+	strftime(inc, sizeof(inc), "%Y%m%d%H%M%S", gmtime(&ti));
+	strftime(exp, sizeof(exp), "%Y%m%d%H%M%S", gmtime(&te));
+	snprintf(signed_path, sizeof(signed_path), "%s/example.signed", sub);
+	snprintf(log, sizeof(log), "%s/signzone.log", sub);
+	char *sz[] = {"ldns-signzone", "-i", inc, "-e", exp, "-f", signed_path, path,
+	              real.keybase, NULL};
+	if (!wrote || daemon_env_run(sz, log) != 0) {
+		CHECK(false, "real software at %s: ldns-signzone failed (see %s)", rel(t, b, 40), log);
+		return;
+	}
+	/* The child's version. */
+	char *child = lines_text(&last_lines);
+	snprintf(path, sizeof(path), "%s/roll.zone", sub);
+	wrote = write_text(path, child);
+	free(child);
+	uint16_t nport = free_port(), uport = free_port();
+	while (uport == nport && nport != 0) {
+		uport = free_port();
+	}
+	snprintf(path, sizeof(path), "%s/nsd.conf", sub);
+	snprintf(text, sizeof(text),
+	         "server:\n  ip-address: 127.0.0.1@%u\n  port: %u\n  do-ip6: no\n"
+	         "  username: \"\"\n  chroot: \"\"\n  server-count: 1\n  zonesdir: \"%s\"\n"
+	         "  pidfile: \"%s/nsd.pid\"\n  xfrdfile: \"%s/xfrd.state\"\n  xfrdir: \"%s\"\n"
+	         "  zonelistfile: \"%s/zone.list\"\n  database: \"\"\n  logfile: \"%s/nsd.log\"\n"
+	         "  cookie-secret-file: \"%s/cookies\"\n"
+	         "remote-control:\n  control-enable: no\n"
+	         "zone:\n  name: example.\n  zonefile: example.signed\n"
+	         "zone:\n  name: " ZONE "\n  zonefile: roll.zone\n",
+	         nport, nport, sub, sub, sub, sub, sub, sub, sub);
+	if (!wrote || nport == 0 || uport == 0 || !write_text(path, text)) {
+		CHECK(false, "real software at %s: cannot write %s", rel(t, b, 40), path);
+		return;
+	}
+	snprintf(log, sizeof(log), "%s/nsd.out", sub);
+	char *nsd_argv[] = {"nsd", "-d", "-c", path, NULL};
+	nsd = spawn(nsd_argv, log);
+	char upath[1024], ulog[1024], dout[1024];
+	snprintf(upath, sizeof(upath), "%s/unbound.conf", sub);
+	time_t tt = (time_t)t;
+	char date[32];
+	strftime(date, sizeof(date), "%Y%m%d%H%M%S", gmtime(&tt));
+	snprintf(text, sizeof(text),
+	         "server:\n  interface: 127.0.0.1\n  port: %u\n  do-ip6: no\n"
+	         "  do-daemonize: no\n  use-syslog: no\n  logfile: \"%s/unbound.log\"\n"
+	         "  chroot: \"\"\n  username: \"\"\n  directory: \"%s\"\n"
+	         "  pidfile: \"%s/unbound.pid\"\n  num-threads: 1\n  verbosity: 1\n"
+	         "  val-log-level: 2\n  do-not-query-localhost: no\n"
+	         "  module-config: \"validator iterator\"\n  val-override-date: \"%s\"\n"
+	         "  trust-anchor: \"%s\"\n"
+	         "remote-control:\n  control-enable: no\n"
+	         "stub-zone:\n  name: \"example.\"\n  stub-addr: 127.0.0.1@%u\n"
+	         "stub-zone:\n  name: \"" ZONE "\"\n  stub-addr: 127.0.0.1@%u\n",
+	         uport, sub, sub, sub, date, real.anchor, nport, nport);
+	if (!write_text(upath, text)) {
+		CHECK(false, "cannot write %s", upath);
+		reap(nsd);
+		return;
+	}
+	snprintf(ulog, sizeof(ulog), "%s/unbound.out", sub);
+	char *ub_argv[] = {"unbound", "-d", "-c", upath, NULL};
+	ub = spawn(ub_argv, ulog);
+	/* Wait until NSD serves the child, then until unbound answers. */
+	snprintf(dout, sizeof(dout), "%s/dig-nsd.out", sub);
+	bool up = false;
+	for (int i = 0; i < 100 && !up; i++) {
+		up = dig(nport, ZONE, "SOA", dout) == 0 && file_has(dout, "flags: qr aa");
+		if (!up) {
+			sleep_ms(100);
+		}
+	}
+	const char *names[][2] = {{"www." ZONE, "A"}, {ZONE, "DNSKEY"}, {"txt." ZONE, "TXT"}};
+	unsigned good = 0;
+	for (size_t i = 0; up && i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(dout, sizeof(dout), "%s/dig-%zu.out", sub, i);
+		bool ad = false;
+		for (int k = 0; k < 30 && !ad; k++) {
+			ad = dig(uport, names[i][0], names[i][1], dout) == 0 &&
+			     file_has(dout, "status: NOERROR") &&
+			     (file_has(dout, " ad;") || file_has(dout, " ad ")) &&
+			     !file_has(dout, "ANSWER: 0,");
+			if (!ad && file_has(dout, "status: SERVFAIL")) {
+				break; /* bogus: no use asking again */
+			}
+			if (!ad) {
+				sleep_ms(100);
+			}
+		}
+		good += ad;
+		CHECK(ad, "real software at %s (%s): unbound's answer to %s %s has no AD (see %s)",
+		      rel(t, b, 40), what, names[i][0], names[i][1], dout);
+	}
+	CHECK(up, "real software at %s: NSD does not serve %s (see %s)", rel(t, b, 40), ZONE, sub);
+	ok = up && good == sizeof(names) / sizeof(names[0]);
+	reap(ub);
+	reap(nsd);
+	real.failed += !ok;
+	printf("%s: real software (%s): NSD + unbound (val-override-date %s, parent %zu DS): "
+	       "%s\n",
+	       rel(t, b, 40), what, date, parent.cur.n, ok ? "AD on every answer" : "FAILED");
+}
+
+/* Counts the keys left in the key set by role and algorithm. */
+static unsigned count_keys(const dclient_kasp_status_t *st, const char *role, int alg)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < st->nkeys; i++) {
+		const dclient_key_state_t *k = &st->keys[i];
+		n += k->removed == 0 && (role == NULL || strcmp(k->role, role) == 0) &&
+		     (alg < 0 || k->algorithm == (uint32_t)alg);
+	}
+	return n;
+}
+
+/* Runs the real-software check at the first instant of each interesting
+ * moment: after the initial signing (the DS at the parent), mid ZSK (or
+ * CSK) rollover, mid KSK rollover (the DS swap at the parent under way),
+ * mid algorithm rollover (both algorithms' DS at the parent). */
+static void real_moments(const dclient_kasp_status_t *st, int64_t now)
+{
+	static bool seen_initial, seen_zsk, seen_ksk, seen_alg;
+	if (!seen_initial && parent.cur.n > 0) {
+		seen_initial = true;
+		real_check("after the initial signing", now);
+	}
+	const char *r = var->csk ? "CSK" : "ZSK";
+	if (!seen_zsk && parent.cur.n > 0 && (count_keys(st, r, 8) == 2)) {
+		seen_zsk = true;
+		real_check(var->csk ? "mid CSK rollover" : "mid ZSK rollover", now);
+	}
+	if (!var->csk && !seen_ksk && count_keys(st, "KSK", 8) == 2) {
+		for (size_t i = 0; i < st->nkeys; i++) {
+			const dclient_key_state_t *k = &st->keys[i];
+			if (k->removed == 0 && !k->goal && strcmp(k->role, "KSK") == 0 &&
+			    strcmp(k->ds, "unretentive") == 0 && parent.cur.n > 0) {
+				seen_ksk = true;
+			}
+		}
+		if (seen_ksk) {
+			real_check("mid KSK rollover", now);
+		}
+	}
+	if (!seen_alg && count_keys(st, NULL, 8) > 0 && count_keys(st, NULL, 13) > 0 &&
+	    parent.cur.n == 2) {
+		seen_alg = true;
+		real_check("mid algorithm rollover", now);
+	}
 }
 
 /* --- set-up --- */
@@ -945,6 +1331,7 @@ int main(int argc, char **argv)
 		}
 		track_keys(&st, now);
 		record(&st);
+		real_moments(&st, now);
 		if (now >= t_end && quiescent(&st)) {
 			t_final = now;
 			break;
@@ -1025,11 +1412,26 @@ int main(int argc, char **argv)
 	check_totals_t tot;
 	check_all(t_start, t_final + 2 * DAY, &tot);
 	double check_ms = daemon_env_now_ms() - c0;
+	/* The checker is alive: a DS matching no key, published after the end,
+	 * must fail. */
+	int64_t t_bogus = t_final + 3 * DAY;
+	uint64_t bogus_mixes = 0;
+	char *bogus_report = NULL;
+	int bogus = rollcheck_add_ds(rc, t_bogus,
+	                             ZONE " 86400 IN DS 1 13 2 "
+	                                  "00000000000000000000000000000000000000000000000000000000"
+	                                  "00000000",
+	                             err, sizeof(err));
+	if (bogus == ROLLCHECK_OK) {
+		bogus = rollcheck_check(rc, t_bogus + 10, &bogus_mixes, &bogus_report);
+	}
+	free(bogus_report);
+	CHECK(bogus > 0, "a DS matching no key: rollcheck finds %d failing mixes", bogus);
 
 	char b[40];
-	printf("\n%s: two years (to %s), %u steps, %u versions (%u rebuilt from deltas), "
-	       "%u restart\n",
-	       var->name, rel(t_final, b, sizeof(b)), steps, versions, rebuilt, restarts);
+	printf("\n%s: two years (to %s), %u steps, %u versions recorded (%u rebuilt from deltas, "
+	       "%u storm versions not recorded), %u restart\n",
+	       var->name, rel(t_final, b, sizeof(b)), steps, versions, rebuilt, skipped, restarts);
 	printf("parent: %u CDS changes seen, %u DS sets published, %u UDP + %u TCP queries\n",
 	       parent.cds_changes, parent.applied, atomic_load(&parent.udp_queries),
 	       atomic_load(&parent.tcp_queries));
@@ -1050,9 +1452,26 @@ int main(int argc, char **argv)
 	printf("checked: %zu instants, %" PRIu64 " mixes, %" PRIu64 " failing mixes at %zu "
 	       "instants\n",
 	       tot.instants, tot.mixes, tot.failed_mixes, tot.failed_instants);
+	printf("control: a DS matching no key after the end fails %d of %" PRIu64 " mixes\n",
+	       bogus, bogus_mixes);
+	if (real.tried) {
+		printf("real software: %u instants, %u failed\n", real.done, real.failed);
+	}
 	printf("time: simulation %.1f s, checks %.1f s\n", sim_ms / 1000, check_ms / 1000);
 	printf("keys at the end:\n%s", states_at(t_final));
 
+	for (unsigned i = 0; i < nstorms && i < sizeof(storms) / sizeof(storms[0]); i++) {
+		fprintf(stderr,
+		        "signerd: publication storm at %s: serials %u..%u published while the "
+		        "zone stayed due (each pass re-signs only the SOA)\n",
+		        rel(storms[i].t, b, sizeof(b)), storms[i].from, storms[i].to);
+	}
+	CHECK(nstorms == 0,
+	      "%u publication storms: at its re-signing time (earliest expiration - refresh) "
+	      "the zone is due, but the incremental pass does not take the RRSIG expiring at "
+	      "exactly now + refresh, so only the SOA is re-signed, a new serial is published "
+	      "and the zone is due again, until the clock ticks",
+	      nstorms);
 	CHECK(tot.failed_mixes == 0, "%" PRIu64 " mixes fail", tot.failed_mixes);
 	CHECK(tot.instants > 0 && tot.mixes > 0, "nothing checked");
 	if (var->csk) {
