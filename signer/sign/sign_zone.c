@@ -1046,8 +1046,10 @@ static bool same_keys(const ctx_t *c, const zone_t *prev)
 }
 
 /* Adds to out the owners of the nodes of s holding an RRSIG that expires
- * before `before` (absolute): their RRsets are refreshed by an incremental
- * pass. Chunks whose earliest expiration is later are skipped unread. At
+ * at or before `before` (absolute; the bound the daemon's re-signing time
+ * and sign_plan's refresh use too, else a pass at that time re-signs
+ * nothing and the zone stays due): their RRsets are refreshed by an
+ * incremental pass. Chunks whose earliest expiration is later are skipped unread. At
  * most max names in out, else *over. */
 static int due_names(const zone_seq_t *s, int64_t now, int64_t before, size_t max,
                      zone_names_t *out, bool *over)
@@ -1055,7 +1057,7 @@ static int due_names(const zone_seq_t *s, int64_t now, int64_t before, size_t ma
 	for (size_t k = 0; k < s->nchunks; k++) {
 		zone_seq_stats_t st;
 		zone_seq_chunk_stats(s, k, now, &st);
-		if (st.min_expiration >= before) {
+		if (st.min_expiration > before) {
 			continue;
 		}
 		const zone_seq_chunk_t *c = s->chunks[k];
@@ -1070,7 +1072,7 @@ static int due_names(const zone_seq_t *s, int64_t now, int64_t before, size_t ma
 					sign_rrsig_t f;
 					due = sign_rrsig_parse(rd.data, rd.len, now, &f, NULL,
 					                       NULL) != SIGN_OK ||
-					      f.expiration < before;
+					      f.expiration <= before;
 				}
 			}
 			if (!due) {

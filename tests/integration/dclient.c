@@ -794,8 +794,8 @@ int dclient_kasp_status(dclient_t *c, const char *zone, dclient_kasp_status_t *s
 		return -1;
 	}
 	int ret = 0;
-	const Signer__V1__ZoneStatus *z = r->body_case == SIGNER__V1__RESPONSE__BODY_ZONE ? r->zone
-	                                                                                 : NULL;
+	const Signer__V1__ZoneStatus *z =
+	        r->body_case == SIGNER__V1__RESPONSE__BODY_ZONE ? r->zone : NULL;
 	if (z != NULL) {
 		st->published = z->published;
 		st->signing = z->signing;
