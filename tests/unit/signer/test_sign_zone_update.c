@@ -1380,6 +1380,41 @@ static void test_sign_zone_update_refreshes_due_signatures(void)
 	}
 }
 
+/* The earliest RRSIG expiration of z (INT64_MAX: none). */
+static int64_t earliest(const zone_t *z, int64_t now)
+{
+	zone_seq_stats_t st = {.min_expiration = INT64_MAX};
+	zone_seq_stats(&z->names, now, &st);
+	zone_seq_stats(&z->nsec3, now, &st);
+	return st.min_expiration;
+}
+
+/* signerd passes at the earliest expiration minus refresh: a pass at that
+ * very second refreshes the signatures expiring then (it once re-signed
+ * only the SOA, and the zone stayed due: a burst of serials until the
+ * clock ticked). */
+static void test_sign_zone_update_refreshes_at_the_boundary(void)
+{
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		run_t r;
+		run_init(&r, &modes[i], 0xb0d0 + i);
+		int64_t first = earliest(r.cur, NOW);
+		CU_ASSERT_FATAL(first != INT64_MAX);
+		r.p.timing.now = first - r.p.timing.refresh;
+		zone_t *out = NULL;
+		sign_zone_stats_t st;
+		messages[0] = '\0';
+		int ret = sign_zone_update(r.cur, r.cur, &keys, &r.p, &out, &st);
+		CU_ASSERT_EQUAL_FATAL(ret, SIGN_OK);
+		CU_ASSERT_TRUE(st.incremental);
+		CU_ASSERT(st.created >= 2); /* the RRset due, and the SOA */
+		CU_ASSERT(earliest(out, r.p.timing.now) > first);
+		verify_whole(&r, out, r.cur, true);
+		zone_free(out);
+		run_deinit(&r);
+	}
+}
+
 /* --- no change --- */
 
 static void test_sign_zone_update_no_change_signs_the_soa_only(void)
@@ -1522,6 +1557,8 @@ int main(void)
 	         test_sign_zone_update_needs_whole_nsec3_opt_out},
 	        {"test_sign_zone_update_refreshes_due_signatures",
 	         test_sign_zone_update_refreshes_due_signatures},
+	        {"test_sign_zone_update_refreshes_at_the_boundary",
+	         test_sign_zone_update_refreshes_at_the_boundary},
 	        {"test_sign_zone_update_no_change_signs_the_soa_only",
 	         test_sign_zone_update_no_change_signs_the_soa_only},
 	        {"test_sign_zone_update_occluded_and_back",
