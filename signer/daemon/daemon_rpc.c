@@ -69,7 +69,7 @@ struct conn {
 	pthread_t thread;
 	atomic_uint refs; /* the connection thread, each change in flight */
 
-	pthread_mutex_t mu; /* guards inflight */
+	pthread_mutex_t mu; /* guards inflight; held while a subscription starts */
 	pthread_cond_t cond;
 	unsigned inflight;
 
@@ -1350,6 +1350,9 @@ static void on_published(void *ctx, const char *zone, uint32_t serial, uint32_t 
 	if (!wanted || !authorize(c, zone).zone_ok) {
 		return;
 	}
+	/* After the "subscribed" answer (do_subscribe holds mu until it is out). */
+	pthread_mutex_lock(&c->mu);
+	pthread_mutex_unlock(&c->mu);
 	Signer__V1__Published ev = SIGNER__V1__PUBLISHED__INIT;
 	ev.zone = (char *)zone;
 	ev.serial = serial;
@@ -1387,13 +1390,17 @@ static void do_subscribe(conn_t *c, uint64_t id, const Signer__V1__Subscribe *re
 	}
 	c->sub_any = req->n_zones == 0;
 	c->sub_id = id;
-	/* The first response says the subscription is on; events follow. */
+	/* The first response says the subscription is on; events follow. The
+	 * subscription starts first, so that no event published meanwhile is
+	 * lost; its events wait for the answer (mu). */
 	Signer__V1__Response resp = SIGNER__V1__RESPONSE__INIT;
 	resp.id = id;
 	resp.more = true;
 	resp.message = "subscribed";
-	send_response(c, &resp);
+	pthread_mutex_lock(&c->mu);
 	c->sub_handle = zonemgr_subscribe(c->r->p.zones, on_published, c);
+	send_response(c, &resp);
+	pthread_mutex_unlock(&c->mu);
 }
 
 static void do_clock_set(conn_t *c, uint64_t id, const Signer__V1__ClockSet *req)

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <time.h>
 
@@ -101,6 +102,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_open(use_syslog || config->log_syslog, debug ? LOG_DEBUG : config->log_level);
+
+	/* Each zone keeps its journal open, and the PKCS#11 module needs files
+	 * of its own: the soft limit on open files goes up to the hard one. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rlim_t want = rl.rlim_max > (1u << 20) ? (1u << 20) : rl.rlim_max;
+		if (want > rl.rlim_cur) {
+			rl.rlim_cur = want;
+			setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		log_info("open files: up to %llu (one per zone, and the token's)",
+		         (unsigned long long)rl.rlim_cur);
+	}
 
 	/* Signals go to the main thread only: block them before threads start. */
 	sigset_t set;

@@ -68,6 +68,7 @@ struct zonemgr {
 	entry_t *gone; /* removed entries still referenced, linked by next_gone */
 	entry_t *ready_head, *ready_tail;
 	bool kicked;
+	int64_t sched_next; /* when the scheduler wakes next (daemon time) */
 
 	pthread_mutex_t nmu; /* guards the fields down to the next comment */
 	pthread_cond_t ncond;
@@ -401,6 +402,8 @@ void zonemgr_unsubscribe(zonemgr_t *m, uint64_t handle)
 
 /* --- passes --- */
 
+static void check_alarm(entry_t *e, int64_t now);
+
 static void *pass_main(void *arg)
 {
 	zonemgr_t *m = arg;
@@ -459,10 +462,17 @@ static void *pass_main(void *arg)
 
 		pthread_mutex_lock(&m->mu);
 		e->busy = false;
-		if (e->head != NULL && !e->removed) {
+		/* This zone only: due again at once, or sooner than the scheduler
+		 * looks next (a scan of every zone at each pass's end would cost
+		 * zones x passes). */
+		int64_t t = dzone_next_event(e->zone);
+		int64_t after = dclock_now(m->p.clock);
+		check_alarm(e, after); /* its alarm, at once rather than at the next scan */
+		if (!e->removed && (e->head != NULL || t <= after)) {
 			make_ready(m, e);
+		} else if (t < m->sched_next) {
+			pthread_cond_signal(&m->sched);
 		}
-		pthread_cond_signal(&m->sched);
 		unref(m, e); /* the FIFO's reference */
 	}
 	pthread_mutex_unlock(&m->mu);
@@ -517,8 +527,9 @@ static void *sched_main(void *arg)
 			}
 		}
 		m->kicked = false;
+		m->sched_next = next;
 		/* Sleep in real time, at most until the next event in daemon time
-		 * (a clock change kicks us). */
+		 * (a clock change kicks us, a pass that ends sooner signals). */
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		int64_t wait = next - now;
@@ -530,7 +541,7 @@ static void *sched_main(void *arg)
 			if (pthread_cond_timedwait(&m->sched, &m->mu, &ts) == ETIMEDOUT) {
 				break;
 			}
-			/* A pass ended: its zone's next event may be sooner. */
+			/* A pass ended with its zone's next event sooner. */
 			break;
 		}
 	}
