@@ -696,19 +696,21 @@ static void poll_parent(dkasp_t *k, kzone_t *z, const uint8_t *apex, kasp_key_t 
 		if (want == 0) {
 			continue;
 		}
+		/* The digest the CDS asks for (the policy's first), SHA-256 else. */
+		uint8_t digest = pol->ncds_digests > 0 ? pol->cds_digests[0] : HSM_DS_SHA256;
 		uint8_t ds[HSM_DS_RDATA_MAX];
 		size_t len = 0;
-		if (hsm_dnskey_ds(apex, dname_length(apex), info[i].pubkey, info[i].pubkey_len,
-		                  HSM_DS_SHA256, ds, sizeof(ds), &len) != HSM_OK) {
+		evidence_t *ev = evidence_for(z, keys[i].id, want > 0, pol->poll_interval);
+		if (ev == NULL ||
+		    hsm_dnskey_ds(apex, dname_length(apex), info[i].pubkey, info[i].pubkey_len,
+		                  digest, ds, sizeof(ds), &len) != HSM_OK) {
 			continue;
 		}
 		kasp_parent_ds_state_t s = kasp_parent_ds_state(
-		        &res, keys[i].tag, keys[i].algorithm, HSM_DS_SHA256, ds + 4, len - 4);
-		evidence_t *ev = evidence_for(z, keys[i].id, want > 0, pol->poll_interval);
-		kasp_parent_ds_state_t est = ev != NULL ? kasp_parent_evidence_add(&ev->ev, s, now)
-		                                        : KASP_PARENT_DS_UNKNOWN;
+		        &res, keys[i].tag, keys[i].algorithm, digest, ds + 4, len - 4);
+		kasp_parent_ds_state_t est = kasp_parent_evidence_add(&ev->ev, s, now);
 		int64_t since = 0;
-		kasp_parent_evidence_state(ev != NULL ? &ev->ev : NULL, &since);
+		kasp_parent_evidence_state(&ev->ev, &since);
 		if (off < sizeof(z->poll)) {
 			off += (size_t)snprintf(
 			        z->poll + off, sizeof(z->poll) - off, " key %u DS %s%s;",

@@ -47,8 +47,8 @@ static const char *const DATA[] = {
         "mail.example. IN A 192.0.2.25",
         "ns1.example. IN A 192.0.2.1",
         "ns2.example. IN A 192.0.2.2",
-        "sub.example. IN DS 12345 13 2 "
-        "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+        ("sub.example. IN DS 12345 13 2 "
+         "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"),
         "!sub.example. IN NS ns.sub.example.",
         "!ns.sub.example. IN A 192.0.2.53",
         "www.example. IN A 192.0.2.80\nwww.example. IN A 192.0.2.81",
