@@ -296,6 +296,8 @@ static void dur(char *buf, size_t len, uint32_t v, const char *dflt)
 	}
 }
 
+static void print_policy_keys(const Signer__V1__ZoneStatus *st);
+
 static void print_status(const Signer__V1__ZoneStatus *st, bool json)
 {
 	if (json) {
@@ -345,6 +347,12 @@ static void print_status(const Signer__V1__ZoneStatus *st, bool json)
 		printf("%-21s%s %s%s%s\n", i == 0 ? "keys:" : "", role_name(k->role), k->key,
 		       k->token[0] ? " in token " : "", k->token);
 	}
+	printf("serial policy:       %s\n", c->serial_policy[0] ? c->serial_policy : "default");
+	if (c->policy[0] != '\0') {
+		/* Keys, denial, timing and the DNSKEY TTL: the policy's. */
+		print_policy_keys(st);
+		return;
+	}
 	if (c->nsec3 != NULL) {
 		char salt[2 * 255 + 1];
 		hex(c->nsec3->salt.data, c->nsec3->salt.len < 256 ? c->nsec3->salt.len : 255, salt);
@@ -354,7 +362,6 @@ static void print_status(const Signer__V1__ZoneStatus *st, bool json)
 	} else {
 		printf("denial:              NSEC\n");
 	}
-	printf("serial policy:       %s\n", c->serial_policy[0] ? c->serial_policy : "default");
 	char v[48], r[48], jt[48], io[48];
 	dur(v, sizeof(v), c->validity, "14d");
 	dur(r, sizeof(r), c->refresh, "5d");
@@ -369,17 +376,21 @@ static void print_status(const Signer__V1__ZoneStatus *st, bool json)
 	} else {
 		printf("DNSKEY TTL:          the SOA's TTL\n");
 	}
-	if (c->policy[0] == '\0') {
-		return;
-	}
-	printf("policy:              %s\n", c->policy);
+}
+
+/* A policy zone's keys and what its key manager waits for. */
+static void print_policy_keys(const Signer__V1__ZoneStatus *st)
+{
+	char t1[32];
+	printf("policy:              %s (keys, denial and timing)\n", st->config->policy);
+	size_t shown = 0;
 	for (size_t i = 0; i < st->n_keys; i++) {
 		const Signer__V1__KeyState *k = st->keys[i];
 		if (k->purged != 0) {
 			continue;
 		}
 		printf("%-21s%s %u alg %u %s: DS %s, DNSKEY %s, KRRSIG %s, ZRRSIG %s%s\n",
-		       i == 0 ? "key states:" : "", k->role, k->key_tag, k->algorithm,
+		       shown++ == 0 ? "key states:" : "", k->role, k->key_tag, k->algorithm,
 		       k->goal ? "in" : "out", k->ds, k->dnskey, k->krrsig, k->zrrsig,
 		       k->removed ? " (left the key set)" : "");
 	}
