@@ -415,12 +415,28 @@ int dkasp_zone_remove(dkasp_t *k, const char *zone, char *err, size_t errlen)
 
 /* --- key generation --- */
 
+/* The policy's keys of a KASP_ROLE_* role (NULL if it has none). */
+static const kasp_policy_key_t *role_key(const kasp_policy_t *pol, unsigned role)
+{
+	return kasp_policy_key(pol, role == KASP_ROLE_CSK   ? KASP_POLICY_CSK
+	                            : role == KASP_ROLE_KSK ? KASP_POLICY_KSK
+	                                                    : KASP_POLICY_ZSK);
+}
+
+/* An operator's role: "ksk", "zsk", "csk" (and "all", a CSK's bits, if
+ * all), any case; 0 if none. */
+static unsigned role_from_str(const char *s, bool all)
+{
+	return strcasecmp(s, "ksk") == 0          ? KASP_ROLE_KSK
+	       : strcasecmp(s, "zsk") == 0        ? KASP_ROLE_ZSK
+	       : strcasecmp(s, "csk") == 0        ? KASP_ROLE_CSK
+	       : all && strcasecmp(s, "all") == 0 ? KASP_ROLE_CSK
+	                                          : 0;
+}
+
 static hsm_token_t *policy_token(dkasp_t *k, const kasp_policy_t *pol, unsigned role)
 {
-	kasp_policy_role_t r = role == KASP_ROLE_CSK   ? KASP_POLICY_CSK
-	                       : role == KASP_ROLE_KSK ? KASP_POLICY_KSK
-	                                               : KASP_POLICY_ZSK;
-	const kasp_policy_key_t *pk = kasp_policy_key(pol, r);
+	const kasp_policy_key_t *pk = role_key(pol, role);
 	if (pk != NULL && pk->token != NULL) {
 		return hsm_ctx_token(k->p.hsm, pk->token);
 	}
@@ -429,10 +445,7 @@ static hsm_token_t *policy_token(dkasp_t *k, const kasp_policy_t *pol, unsigned 
 
 static unsigned policy_bits(const kasp_policy_t *pol, unsigned role)
 {
-	kasp_policy_role_t r = role == KASP_ROLE_CSK   ? KASP_POLICY_CSK
-	                       : role == KASP_ROLE_KSK ? KASP_POLICY_KSK
-	                                               : KASP_POLICY_ZSK;
-	const kasp_policy_key_t *pk = kasp_policy_key(pol, r);
+	const kasp_policy_key_t *pk = role_key(pol, role);
 	return pk != NULL ? pk->bits : 0;
 }
 
@@ -1385,11 +1398,7 @@ Signer__V1__Status dkasp_command(dkasp_t *k, const char *zone, Signer__V1__KeyCo
 		goto done;
 	}
 	if (op == SIGNER__V1__KEY_COMMAND__OP__ROLL) {
-		unsigned r = strcasecmp(role, "ksk") == 0   ? KASP_ROLE_KSK
-		             : strcasecmp(role, "zsk") == 0 ? KASP_ROLE_ZSK
-		             : strcasecmp(role, "csk") == 0 || strcasecmp(role, "all") == 0
-		                     ? KASP_ROLE_CSK
-		                     : 0;
+		unsigned r = role_from_str(role, true);
 		if (r == 0) {
 			fail(err, errlen, "role must be ksk, zsk, csk or all, not '%s'", role);
 			st = SIGNER__V1__STATUS__BAD_REQUEST;
@@ -1401,10 +1410,7 @@ Signer__V1__Status dkasp_command(dkasp_t *k, const char *zone, Signer__V1__KeyCo
 		goto done;
 	}
 	if (op == SIGNER__V1__KEY_COMMAND__OP__IMPORT) {
-		unsigned r = strcasecmp(role, "ksk") == 0   ? KASP_ROLE_KSK
-		             : strcasecmp(role, "zsk") == 0 ? KASP_ROLE_ZSK
-		             : strcasecmp(role, "csk") == 0 ? KASP_ROLE_CSK
-		                                            : 0;
+		unsigned r = role_from_str(role, false);
 		if (r == 0) {
 			fail(err, errlen, "import: role must be ksk, zsk or csk, not '%s'", role);
 			st = SIGNER__V1__STATUS__BAD_REQUEST;

@@ -1330,13 +1330,6 @@ static int prepare_delta(const zone_t *work, dzone_change_t *c, zone_delta_t *ou
 }
 
 /* Applies one change to *work (replacing it); fills r on failure. */
-/* Types the signer makes: their TTLs are the policy's own. */
-static bool signer_made(uint16_t type)
-{
-	return type == ZONE_TYPE_DNSKEY || type == ZONE_TYPE_NSEC || type == ZONE_TYPE_NSEC3 ||
-	       type == ZONE_TYPE_NSEC3PARAM || type == ZONE_TYPE_CDS || type == ZONE_TYPE_CDNSKEY;
-}
-
 /* Checks the TTLs of the names of next a change brought (every name for a
  * whole zone: c NULL) against the policy's max_zone_ttl: refused, or capped
  * into a new *next (ttl_policy cap); and the SOA EXPIRE against refresh
@@ -1357,7 +1350,8 @@ static bool policy_ttls(dzone_t *z, const dzone_change_t *c, zone_t **next, dzon
 		const zone_node_t *node = zone_entry(*next, idx)->node;
 		for (size_t t = 0; t < node->nslots && ret == ZONE_OK; t++) {
 			const zone_rrset_t *rs = node->slots[t].data;
-			if (rs == NULL || signer_made(rs->type) || rs->ttl <= pol->max_zone_ttl) {
+			if (rs == NULL || zone_type_signer_made(rs->type) ||
+			    rs->ttl <= pol->max_zone_ttl) {
 				continue;
 			}
 			char owner[DNAME_STR_MAXLEN];

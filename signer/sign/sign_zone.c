@@ -809,12 +809,6 @@ static bool publishes_nothing(const sign_keyset_t *ks)
 	return true;
 }
 
-static bool signer_type(uint16_t type)
-{
-	return type == ZONE_TYPE_DNSKEY || type == ZONE_TYPE_NSEC || type == ZONE_TYPE_NSEC3 ||
-	       type == ZONE_TYPE_NSEC3PARAM || type == ZONE_TYPE_CDS || type == ZONE_TYPE_CDNSKEY;
-}
-
 /* z without DNSSEC: no RRSIG, NSEC, NSEC3 (nodes too), NSEC3PARAM, DNSKEY,
  * CDS or CDNSKEY. */
 static int strip_dnssec(const zone_t *z, zone_t **out)
@@ -829,7 +823,7 @@ static int strip_dnssec(const zone_t *z, zone_t **out)
 		bool touched = false;
 		for (size_t s = 0; keep != NULL && s < node->nslots; s++) {
 			const zone_slot_t *slot = &node->slots[s];
-			if (slot->data == NULL || signer_type(slot->data->type)) {
+			if (slot->data == NULL || zone_type_signer_made(slot->data->type)) {
 				touched = touched || slot->data != NULL || slot->sigs != NULL;
 				continue;
 			}

@@ -444,20 +444,8 @@ static bool is_meta_type(uint16_t type)
  * builder drops them from its input). */
 static bool is_dnssec_type(uint16_t type, bool at_apex)
 {
-	switch (type) {
-	case ZONE_TYPE_DNSKEY:
-	case ZONE_TYPE_RRSIG:
-	case ZONE_TYPE_NSEC:
-	case ZONE_TYPE_NSEC3:
-	case ZONE_TYPE_NSEC3PARAM:
-	case ZONE_TYPE_CDS:
-	case ZONE_TYPE_CDNSKEY:
-		return true;
-	case ZONE_TYPE_DS:
-		return at_apex;
-	default:
-		return false;
-	}
+	return type == ZONE_TYPE_RRSIG || zone_type_signer_made(type) ||
+	       (type == ZONE_TYPE_DS && at_apex);
 }
 
 /* Checks one RR and makes its op (canonical copies in the arena at *pos).

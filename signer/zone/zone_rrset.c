@@ -199,3 +199,18 @@ bool zone_rdata_canonicalize(uint16_t type, uint8_t *rdata, size_t len)
 		return true;
 	}
 }
+
+bool zone_type_signer_made(uint16_t type)
+{
+	switch (type) {
+	case ZONE_TYPE_DNSKEY:
+	case ZONE_TYPE_NSEC:
+	case ZONE_TYPE_NSEC3:
+	case ZONE_TYPE_NSEC3PARAM:
+	case ZONE_TYPE_CDS:
+	case ZONE_TYPE_CDNSKEY:
+		return true;
+	default:
+		return false;
+	}
+}

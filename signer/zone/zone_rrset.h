@@ -70,6 +70,10 @@ void zone_rrset_unref(zone_rrset_t *rrset);
 /* Walks the RDATAs: start with *pos = 0; returns false after the last one. */
 bool zone_rrset_next(const zone_rrset_t *rrset, size_t *pos, zone_rdata_t *out);
 
+/* True for the types the signer makes itself (DNSKEY, NSEC, NSEC3,
+ * NSEC3PARAM, CDS, CDNSKEY; RRSIGs ride with their RRset). Pure. */
+bool zone_type_signer_made(uint16_t type);
+
 /* True if both have the same type, TTL and RDATA. */
 bool zone_rrset_equal(const zone_rrset_t *a, const zone_rrset_t *b);
 
