@@ -1315,7 +1315,8 @@ static void test_sign_zone_update_needs_whole_nsec3_opt_out(void)
 
 /* --- refresh --- */
 
-/* RRsets of z with an RRSIG expiring before `before`. */
+/* RRsets of z with an RRSIG expiring at or before `before` (what the
+ * incremental pass refreshes). */
 static size_t due_rrsets(const zone_t *z, int64_t now, int64_t before)
 {
 	size_t n = 0;
@@ -1331,7 +1332,7 @@ static size_t due_rrsets(const zone_t *z, int64_t now, int64_t before)
 				sign_rrsig_t f;
 				due = sign_rrsig_parse(rd.data, rd.len, now, &f, NULL, NULL) ==
 				              SIGN_OK &&
-				      f.expiration < before;
+				      f.expiration <= before;
 			}
 			n += due;
 		}
