@@ -290,7 +290,38 @@ static const obj_t *find_nonce(const objset_t *set, uint64_t nonce)
  * CKA_OBJECT_ID makes: destroying one of two copies, raced by another node
  * destroying the other, could leave none). Thus a record's older objects, and
  * the losers of a simultaneous creation, go. */
-static CK_RV resolve(CK_FUNCTION_LIST_PTR fn, CK_SESSION_HANDLE h, objset_t *set, const char **func)
+/* Whether no object of the record has this handle any more. */
+static bool object_gone(hsm_session_t *s, CK_SESSION_HANDLE h, const char *label,
+                        CK_OBJECT_HANDLE handle)
+{
+	objset_t now = {0};
+	const char *func;
+	bool gone = list_record(s, h, label, &now, &func) == CKR_OK;
+	for (size_t i = 0; gone && i < now.n; i++) {
+		gone = now.objs[i].handle != handle;
+	}
+	set_clear(&now);
+	return gone;
+}
+
+/* Destroys an object of the record; one another node destroyed first counts
+ * as destroyed. SoftHSM tells the second of two processes destroying the same
+ * object CKR_FUNCTION_FAILED, not CKR_OBJECT_HANDLE_INVALID, hence the
+ * second look. */
+static CK_RV destroy(hsm_session_t *s, CK_SESSION_HANDLE h, const char *label,
+                     CK_OBJECT_HANDLE handle, const char **func)
+{
+	CK_FUNCTION_LIST_PTR fn = hsm_token_functions(hsm_session_token(s));
+	*func = "C_DestroyObject";
+	CK_RV rv = fn->C_DestroyObject(h, handle);
+	if (rv == CKR_OBJECT_HANDLE_INVALID || (rv != CKR_OK && object_gone(s, h, label, handle))) {
+		rv = CKR_OK;
+	}
+	return rv;
+}
+
+static CK_RV resolve(hsm_session_t *s, CK_SESSION_HANDLE h, const char *label, objset_t *set,
+                     const char **func)
 {
 	if (set->n < 2) {
 		return CKR_OK;
@@ -302,11 +333,7 @@ static CK_RV resolve(CK_FUNCTION_LIST_PTR fn, CK_SESSION_HANDLE h, objset_t *set
 	for (size_t i = 0; i < set->n; i++) {
 		obj_t *o = &set->objs[i];
 		if (rv == CKR_OK && obj_cmp(o, &best) < 0) {
-			*func = "C_DestroyObject";
-			rv = fn->C_DestroyObject(h, o->handle);
-			if (rv == CKR_OBJECT_HANDLE_INVALID) {
-				rv = CKR_OK; /* another node removed it first */
-			}
+			rv = destroy(s, h, label, o->handle, func);
 			if (rv == CKR_OK) {
 				free(o->value);
 				continue;
@@ -423,7 +450,7 @@ static CK_RV write_record(hsm_session_t *s, CK_SESSION_HANDLE h, write_arg_t *w,
 		rv = list_record(s, h, w->label, &w->set, func);
 	}
 	if (rv == CKR_OK) {
-		rv = resolve(fn, h, &w->set, func);
+		rv = resolve(s, h, w->label, &w->set, func);
 	}
 	return rv;
 }
@@ -522,14 +549,9 @@ static CK_RV delete_op(hsm_session_t *s, CK_SESSION_HANDLE h, void *arg, unsigne
 {
 	(void)attempt;
 	read_arg_t *r = arg;
-	CK_FUNCTION_LIST_PTR fn = hsm_token_functions(hsm_session_token(s));
 	CK_RV rv = list_record(s, h, r->label, &r->set, func);
 	for (size_t i = 0; rv == CKR_OK && i < r->set.n; i++) {
-		*func = "C_DestroyObject";
-		rv = fn->C_DestroyObject(h, r->set.objs[i].handle);
-		if (rv == CKR_OBJECT_HANDLE_INVALID) {
-			rv = CKR_OK; /* already gone */
-		}
+		rv = destroy(s, h, r->label, r->set.objs[i].handle, func);
 	}
 	return rv;
 }
