@@ -353,7 +353,10 @@ static const char *order(const plan_t *P, const kasp_key_t *k, kasp_record_t r, 
 			*wake = k->changed[KASP_DNSKEY] + (int64_t)P->p->add_hold_down;
 			return "RFC 5011 add hold-down: validators do not yet trust its DNSKEY";
 		}
-		if (to == UNRET && method_dds && !is_gone(k->state[KASP_DNSKEY])) {
+		/* Double-DS withdraws the old DNSKEY first, within an algorithm;
+		 * an algorithm that leaves loses its DS first (RFC 6781 4.1.4). */
+		if (to == UNRET && method_dds && alg_stays(P, k) &&
+		    !is_gone(k->state[KASP_DNSKEY])) {
 			return "double-DS: its DNSKEY goes first";
 		}
 		return NULL;

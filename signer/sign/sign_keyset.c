@@ -105,16 +105,21 @@ const sign_key_t *sign_keyset_find(const sign_keyset_t *ks, uint8_t alg, uint16_
 	return NULL;
 }
 
+bool sign_keyset_keyset_sig(const sign_key_t *key, uint16_t type)
+{
+	return key->role != SIGN_ROLE_ZSK &&
+	       (type == 48 /* DNSKEY */ || type == 59 /* CDS */ || type == 60 /* CDNSKEY */);
+}
+
 bool sign_keyset_signs_type(const sign_key_t *key, uint16_t type)
 {
-	bool keyset = type == 48 /* DNSKEY */ || type == 59 /* CDS */ || type == 60 /* CDNSKEY */;
 	switch (key->role) {
 	case SIGN_ROLE_CSK:
 		return true;
 	case SIGN_ROLE_KSK:
-		return keyset;
+		return sign_keyset_keyset_sig(key, type);
 	case SIGN_ROLE_ZSK:
-		return !keyset;
+		return type != 48 /* DNSKEY */;
 	}
 	return false;
 }

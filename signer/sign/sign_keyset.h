@@ -74,9 +74,17 @@ int sign_keyset_add_dnskey(sign_keyset_t *ks, const uint8_t *rdata, size_t len,
  * none is left. */
 const sign_key_t *sign_keyset_find(const sign_keyset_t *ks, uint8_t alg, uint16_t tag, size_t *pos);
 
-/* True if key signs RRsets of type (KSK/CSK sign DNSKEY, CDS, CDNSKEY; ZSK/CSK
- * sign the rest). */
+/* True if key signs RRsets of type: a KSK signs DNSKEY, CDS and CDNSKEY; a
+ * ZSK every type but DNSKEY; a CSK all. CDS and CDNSKEY carry both: the
+ * KSK's signature is the one RFC 7344 asks for (a key in the DS and DNSKEY
+ * RRsets), the ZSK's keeps them valid for a resolver whose cached DNSKEY
+ * RRset predates a double-DS swap of the KSK. */
 bool sign_keyset_signs_type(const sign_key_t *key, uint16_t type);
+
+/* True if key's RRSIGs over type are key-set signatures, made while
+ * active_keyset rather than active: a KSK's or CSK's over DNSKEY, CDS and
+ * CDNSKEY. */
+bool sign_keyset_keyset_sig(const sign_key_t *key, uint16_t type);
 
 /* Whether key makes or keeps any RRSIG (active, active_keyset or
  * retained). */

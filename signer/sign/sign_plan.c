@@ -52,12 +52,11 @@ static bool key_signs(const sign_key_t *key, uint16_t type)
 	return sign_keyset_signs_type(key, type) && (!key->revoked || type == ZONE_TYPE_DNSKEY);
 }
 
-/* Whether key makes new RRSIGs over type (sign_key_t.active_keyset for the
- * DNSKEY, CDS and CDNSKEY RRsets, active for the rest). */
+/* Whether key makes new RRSIGs over type (sign_key_t.active_keyset for its
+ * key-set signatures, active for the rest). */
 static bool key_active(const sign_key_t *key, uint16_t type)
 {
-	bool keyset = type == ZONE_TYPE_DNSKEY || type == 59 /* CDS */ || type == 60 /* CDNSKEY */;
-	return keyset ? key->active_keyset : key->active;
+	return sign_keyset_keyset_sig(key, type) ? key->active_keyset : key->active;
 }
 
 static int reserve(sign_plan_t *plan, size_t items, size_t keys)

@@ -4,8 +4,9 @@
  * over time").
  *
  * One signerd (SoftHSM token, test clock) signs one zone under a fast
- * policy: KSK (180 d) + ZSK (30 d) with NSEC (variant kskzsk), or one CSK
- * (120 d) with NSEC3 (variant csk). RSASHA256 for the first year; then
+ * policy: KSK (180 d) + ZSK (30 d) with NSEC (variant kskzsk; variant dds
+ * rolls the KSK by double-DS instead of double-KSK), or one CSK (120 d) with
+ * NSEC3 (variant csk). RSASHA256 for the first year; then
  * signerd is restarted with the same policy at ECDSAP256SHA256, and the key
  * manager rolls the algorithm. The parent is simulated in this process: a
  * DNS responder on 127.0.0.1 (UDP and TCP, libldns) answering ZONE/DS with
@@ -43,7 +44,7 @@
  * meaningful and short, and its versions, which differ in the SOA only, are
  * not all recorded.
  *
- *   test_daemon_rollover SIGNERD SIGNER [kskzsk|csk]
+ *   test_daemon_rollover SIGNERD SIGNER [kskzsk|csk|dds]
  *   SIGNER_TEST_SEED: the parent's random delays (printed); SIGNER_TEST_KEEP=1
  *   keeps the directory (signerd.log, signer.yaml).
  */
@@ -98,6 +99,12 @@ typedef struct {
 static const variant_t variants[] = {
         {"kskzsk", false, false, "{ksk: {lifetime: 180d}, zsk: {lifetime: 30d}}", 20, 3, 0},
         {"csk", true, true, "{csk: {lifetime: 120d}}", 0, 0, 4},
+        /* KSK rollovers near d180 and d545 (the algorithm rollover at d365
+         * starts the lifetime again); the next one, near d730, falls at
+         * the end (double-KSK starts each earlier, by the DNSKEY's
+         * pre-publication). */
+        {"dds", false, false, "{ksk: {lifetime: 180d}, zsk: {lifetime: 30d}, ksk_roll: double_ds}",
+         20, 2, 0},
 };
 
 static const variant_t *var;
@@ -1282,7 +1289,7 @@ static void check_all(int64_t from, int64_t to, check_totals_t *tot)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s SIGNERD SIGNER [kskzsk|csk]\n", argv[0]);
+		fprintf(stderr, "usage: %s SIGNERD SIGNER [kskzsk|csk|dds]\n", argv[0]);
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);

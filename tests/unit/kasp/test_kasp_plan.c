@@ -438,9 +438,10 @@ static void test_csk_rollover(void)
 	free(s);
 }
 
-static void test_algorithm_rollover(void)
+static void algorithm_rollover(bool double_ds)
 {
 	kasp_plan_policy_t p = fast_policy();
+	p.double_ds = double_ds;
 	p.algorithm = 8;
 	p.ksk_lifetime = p.zsk_lifetime = 0;
 	p.purge_after = 365 * DAY; /* the old keys stay in view */
@@ -472,7 +473,25 @@ static void test_algorithm_rollover(void)
 	CU_ASSERT(when(s, 2, KASP_ZRRSIG, KASP_UNRETENTIVE) >= old_key_gone);
 	CU_ASSERT(when(s, 1, KASP_DNSKEY, KASP_HIDDEN) <=
 	          when(s, 2, KASP_ZRRSIG, KASP_UNRETENTIVE));
+	/* The old algorithm's DS went before its DNSKEYs (under double-DS
+	 * too, whose own order is the reverse), and nothing of it is left. */
+	CU_ASSERT(when(s, 1, KASP_DS, KASP_HIDDEN) > 0);
+	CU_ASSERT(when(s, 1, KASP_DNSKEY, KASP_UNRETENTIVE) >= when(s, 1, KASP_DS, KASP_HIDDEN));
+	CU_ASSERT(when(s, 2, KASP_ZRRSIG, KASP_HIDDEN) > 0);
 	free(s);
+}
+
+static void test_algorithm_rollover(void)
+{
+	algorithm_rollover(false);
+}
+
+/* Found by test_daemon_rollover's double-DS variant: the old algorithm's
+ * DS waited for its DNSKEY (the double-DS order), which waited for the DS
+ * (the algorithm order), and the rollover stopped half way. */
+static void test_algorithm_rollover_double_ds(void)
+{
+	algorithm_rollover(true);
 }
 
 static void test_go_insecure(void)
@@ -820,10 +839,10 @@ static void test_oracle_catches(void)
 	free(s);
 }
 
-/* Two years under the fast policy (double-KSK with the algorithm
- * rollover, double-DS, CSK; then RFC 5011 with the algorithm rollover, and
+/* Two years under the fast policy (double-KSK and double-DS with the
+ * algorithm rollover, CSK; then RFC 5011 with the algorithm rollover, and
  * RFC 5011 with a CSK): every rollover through the planner, the oracle at
- * every step. */
+ * every step; at the end only keys of the new algorithm are in use. */
 static void test_two_years(void)
 {
 	kasp_plan_policy_t variants[5] = {fast_policy(), fast_policy(), fast_policy(),
@@ -838,7 +857,7 @@ static void test_two_years(void)
 	for (int v = 0; v < 5; v++) {
 		sim_t *s = calloc(1, sizeof(*s));
 		sim_init(s, variants[v]);
-		if (v == 0 || v == 3) {
+		if (v == 0 || v == 1 || v == 3) {
 			s->p.algorithm = 8; /* RSASHA256 first, ECDSA after a year */
 		}
 		int64_t t0 = s->now;
@@ -849,6 +868,14 @@ static void test_two_years(void)
 		       "failures, %zu keys in the set at the end",
 		       v, s->generated, s->revoked, s->checks, s->oracle_failures, s->n);
 		CU_ASSERT_EQUAL(s->oracle_failures, 0);
+		/* The algorithm rollover finished: no record of an RSA key is
+		 * in view. */
+		for (size_t i = 0; i < s->n; i++) {
+			for (int r = 0; s->k[i].algorithm != 13 && r < 4; r++) {
+				CU_ASSERT(s->k[i].state[r] == KASP_HIDDEN ||
+				          s->k[i].state[r] == KASP_NA);
+			}
+		}
 		/* ZSKs every 30 days and KSKs every 180 (CSK: 180) over 2 years. */
 		CU_ASSERT(s->generated >= (variants[v].csk ? 4u : 24u));
 		/* Under RFC 5011 every KSK (CSK) but the last is revoked. */
@@ -867,6 +894,7 @@ int main(void)
 	CU_add_test(suite, "ZSK pre-publication rollover", test_zsk_rollover);
 	CU_add_test(suite, "KSK double-KSK rollover", test_double_ksk);
 	CU_add_test(suite, "KSK double-DS rollover", test_double_ds);
+	CU_add_test(suite, "algorithm rollover under double-DS", test_algorithm_rollover_double_ds);
 	CU_add_test(suite, "CSK rollover", test_csk_rollover);
 	CU_add_test(suite, "algorithm rollover (RFC 6781 4.1.4)", test_algorithm_rollover);
 	CU_add_test(suite, "going insecure", test_go_insecure);

@@ -97,6 +97,82 @@ static void test_sign_zone_signs_and_verifies(void)
 	zone_free(z);
 }
 
+/* CDS and CDNSKEY carry an RRSIG by the KSK (RFC 7344: a key in the DS and
+ * DNSKEY RRsets) and one by the ZSK: a resolver whose cached DNSKEY RRset
+ * predates a double-DS swap of the KSK validates them by the ZSK (found by
+ * test_daemon_rollover's double-DS variant). The DNSKEY RRset has the KSK's
+ * alone, the data the ZSK's alone. */
+static void test_sign_zone_cds_signed_by_ksk_and_zsk(void)
+{
+	/* CDS and CDNSKEY come from the key manager, not the zone's input:
+	 * put in as dzone does. */
+	zone_t *in = load(zone_text), *z = NULL;
+	uint8_t cds[36] = {0x30, 0x39, 13, 2}, cdnskey[68] = {0x01, 0x01, 3, 13};
+	/* Any digest and key: only the RRSIGs count here. */
+	for (size_t i = 4; i < sizeof(cds); i++) {
+		cds[i] = (uint8_t)i;
+	}
+	for (size_t i = 4; i < sizeof(cdnskey); i++) {
+		cdnskey[i] = (uint8_t)i;
+	}
+	zone_delta_t d;
+	zone_delta_init(&d);
+	CU_ASSERT_EQUAL_FATAL(zone_delta_add(&d, true, apex, ZONE_TYPE_CDS, 3600, cds, sizeof(cds)),
+	                      ZONE_OK);
+	CU_ASSERT_EQUAL_FATAL(
+	        zone_delta_add(&d, true, apex, ZONE_TYPE_CDNSKEY, 3600, cdnskey, sizeof(cdnskey)),
+	        ZONE_OK);
+	CU_ASSERT_EQUAL_FATAL(
+	        zone_delta_apply(in, &d, ZONE_APPLY_UNSIGNED | ZONE_APPLY_CDS, NULL, NULL, &z),
+	        ZONE_OK);
+	zone_delta_deinit(&d);
+	zone_t *s = NULL;
+	sign_zone_params_t p = params(1800000000);
+	sign_zone_stats_t st;
+	CU_ASSERT_EQUAL_FATAL(sign_zone(z, NULL, &keys, &p, &s, &st), SIGN_OK);
+	const uint16_t ksk = keys.keys[0].tag, zsk = keys.keys[1].tag;
+	const struct {
+		const char *owner;
+		uint16_t type;
+		bool by_ksk, by_zsk;
+	} want[] = {
+	        {"@", 59, true, true},
+	        {"@", 60, true, true},
+	        {"@", ZONE_TYPE_DNSKEY, true, false},
+	        {"@", ZONE_TYPE_SOA, false, true},
+	        {"ns1", 1, false, true},
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		uint8_t name[DNAME_MAXLEN];
+		size_t len = 0, at = 0, pos = 0;
+		CU_ASSERT_EQUAL_FATAL(dname_from_str(want[i].owner, apex, name, sizeof(name), &len),
+		                      0);
+		CU_ASSERT_FATAL(zone_find(s, name, &at));
+		const zone_slot_t *slot = zone_node_find(zone_entry(s, at)->node, want[i].type);
+		CU_ASSERT_FATAL(slot != NULL && slot->sigs != NULL);
+		bool by_ksk = false, by_zsk = false;
+		zone_rdata_t rd;
+		while (zone_rrset_next(slot->sigs, &pos, &rd)) {
+			uint16_t tag = (uint16_t)(rd.data[16] << 8 | rd.data[17]);
+			by_ksk = by_ksk || tag == ksk;
+			by_zsk = by_zsk || tag == zsk;
+		}
+		CU_ASSERT_EQUAL(by_ksk, want[i].by_ksk);
+		CU_ASSERT_EQUAL(by_zsk, want[i].by_zsk);
+	}
+	sign_verify_config_t cfg = {.now = 1800000000, .refresh = 5 * 86400};
+	sign_verify_counts_t counts = {0};
+	CU_ASSERT_EQUAL(sign_verify_zone(s, &cfg,
+	                                 SIGN_VERIFY_CHECK_COVERAGE | SIGN_VERIFY_CHECK_ALL |
+	                                         SIGN_VERIFY_CHECK_CHAIN,
+	                                 NULL, 0, &counts),
+	                SIGN_OK);
+	CU_ASSERT(counts.rrsigs > 0 && counts.verified == counts.rrsigs);
+	zone_free(s);
+	zone_free(z);
+	zone_free(in);
+}
+
 static void test_sign_zone_reuses_what_did_not_change(void)
 {
 	zone_t *z = load(zone_text), *s1 = NULL, *s2 = NULL, *s3 = NULL;
@@ -510,6 +586,8 @@ int main(void)
 	}
 	static const testutil_case_t cases[] = {
 	        {"test_sign_zone_signs_and_verifies", test_sign_zone_signs_and_verifies},
+	        {"test_sign_zone_cds_signed_by_ksk_and_zsk",
+	         test_sign_zone_cds_signed_by_ksk_and_zsk},
 	        {"test_sign_zone_reuses_what_did_not_change",
 	         test_sign_zone_reuses_what_did_not_change},
 	        {"test_sign_zone_bad_timing_and_missing_key",
