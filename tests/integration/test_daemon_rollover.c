@@ -6,9 +6,10 @@
  * One signerd (SoftHSM token, test clock) signs one zone under a fast
  * policy: KSK (180 d) + ZSK (30 d) with NSEC (variant kskzsk; variant dds
  * rolls the KSK by double-DS instead of double-KSK), or one CSK (120 d) with
- * NSEC3 (variant csk). RSASHA256 for the first year; then
- * signerd is restarted with the same policy at ECDSAP256SHA256, and the key
- * manager rolls the algorithm. The parent is simulated in this process: a
+ * NSEC3 (variant csk). RSASHA256 for the first year; then signerd is
+ * restarted with the same policy at ECDSAP256SHA256 (variant merge: with
+ * one CSK in place of KSK + ZSK, a policy change), and the key manager
+ * rolls the algorithm. The parent is simulated in this process: a
  * DNS responder on 127.0.0.1 (UDP and TCP, libldns) answering ZONE/DS with
  * the parent's current DS set, which the signer polls as its parental agent.
  * The parent reads the CDS RRset of every published zone version and, when
@@ -44,7 +45,7 @@
  * meaningful and short, and its versions, which differ in the SOA only, are
  * not all recorded.
  *
- *   test_daemon_rollover SIGNERD SIGNER [kskzsk|csk|dds]
+ *   test_daemon_rollover SIGNERD SIGNER [kskzsk|csk|dds|merge]
  *   SIGNER_TEST_SEED: the parent's random delays (printed); SIGNER_TEST_KEEP=1
  *   keeps the directory (signerd.log, signer.yaml).
  */
@@ -94,17 +95,25 @@ typedef struct {
 	bool nsec3;
 	const char *keys_yaml;              /* the policy's keys: mapping */
 	unsigned min_zsk, min_ksk, min_csk; /* rollovers expected (algorithm one apart) */
+	const char *keys_yaml_after;        /* from the restart on (NULL: the same) */
+	bool csk_after;
 } variant_t;
 
 static const variant_t variants[] = {
-        {"kskzsk", false, false, "{ksk: {lifetime: 180d}, zsk: {lifetime: 30d}}", 20, 3, 0},
-        {"csk", true, true, "{csk: {lifetime: 120d}}", 0, 0, 4},
+        {"kskzsk", false, false, "{ksk: {lifetime: 180d}, zsk: {lifetime: 30d}}", 20, 3, 0, NULL,
+         false},
+        {"csk", true, true, "{csk: {lifetime: 120d}}", 0, 0, 4, NULL, false},
         /* KSK rollovers near d180 and d545 (the algorithm rollover at d365
          * starts the lifetime again); the next one, near d730, falls at
          * the end (double-KSK starts each earlier, by the DNSKEY's
          * pre-publication). */
         {"dds", false, false, "{ksk: {lifetime: 180d}, zsk: {lifetime: 30d}, ksk_roll: double_ds}",
-         20, 2, 0},
+         20, 2, 0, NULL, false},
+        /* A policy change at the restart: KSK + ZSK (RSASHA256) to one CSK
+         * (ECDSAP256SHA256), the roles and the algorithm in one rollover;
+         * ZSK rollovers in the first year, CSK ones in the second. */
+        {"merge", false, false, "{ksk: {lifetime: 180d}, zsk: {lifetime: 30d}}", 10, 1, 2,
+         "{csk: {lifetime: 120d}}", true},
 };
 
 static const variant_t *var;
@@ -1164,6 +1173,7 @@ static void real_moments(const dclient_kasp_status_t *st, int64_t now)
 /* --- set-up --- */
 
 static char yaml_alg[32] = "RSASHA256";
+static bool after_restart; /* the policy of the second year */
 
 static void policy_yaml(char *out, size_t cap)
 {
@@ -1178,11 +1188,14 @@ static void policy_yaml(char *out, size_t cap)
 	         "    zone: {dnskey_ttl: 1h, cds_ttl: 1h, max_ttl: 1h, propagation_delay: %d}\n"
 	         "    parent: {ds_ttl: %d, propagation_delay: %d, agents: [\"127.0.0.1@%u\"], "
 	         "poll_interval: 1h, cds: true}\n",
-	         yaml_alg, var->keys_yaml, var->nsec3 ? "nsec3" : "nsec", ZONE_PROP, DS_TTL,
-	         PARENT_PROP, (unsigned)parent.port);
+	         yaml_alg,
+	         after_restart && var->keys_yaml_after ? var->keys_yaml_after : var->keys_yaml,
+	         var->nsec3 ? "nsec3" : "nsec", ZONE_PROP, DS_TTL, PARENT_PROP,
+	         (unsigned)parent.port);
 }
 
-/* Rewrites signer.yaml with the policy at algorithm alg. */
+/* Rewrites signer.yaml with the policy of the second year: at algorithm
+ * alg, with the variant's keys after the restart. */
 static void set_policy_alg(const char *alg)
 {
 	FILE *fp = fopen(env.yaml, "r");
@@ -1201,6 +1214,7 @@ static void set_policy_alg(const char *alg)
 	}
 	fclose(fp);
 	snprintf(yaml_alg, sizeof(yaml_alg), "%s", alg);
+	after_restart = true;
 	char pol[2048];
 	policy_yaml(pol, sizeof(pol));
 	daemon_env_buf_add(&b, "%s", pol);
@@ -1289,7 +1303,7 @@ static void check_all(int64_t from, int64_t to, check_totals_t *tot)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s SIGNERD SIGNER [kskzsk|csk|dds]\n", argv[0]);
+		fprintf(stderr, "usage: %s SIGNERD SIGNER [kskzsk|csk|dds|merge]\n", argv[0]);
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1393,8 +1407,10 @@ int main(int argc, char **argv)
 			track_keys(&st, now);
 			record(&st);
 			char b[40];
-			printf("%s: restart with the policy at ECDSAP256SHA256\n",
-			       rel(now, b, sizeof(b)));
+			printf("%s: restart with the policy at ECDSAP256SHA256%s%s\n",
+			       rel(now, b, sizeof(b)),
+			       var->keys_yaml_after != NULL ? ", keys " : "",
+			       var->keys_yaml_after != NULL ? var->keys_yaml_after : "");
 			dclient_free(cl);
 			cl = NULL;
 			int ds = daemon_env_stop(&env);
@@ -1476,9 +1492,10 @@ int main(int argc, char **argv)
 	unsigned roll[3];
 	for (int r = 0; r < 3; r++) {
 		unsigned total = gen[r][0] + gen[r][1];
-		/* The first key and the algorithm rollover's first key are no
-		 * rollover of the role. */
-		roll[r] = total >= 2 ? total - 2 : 0;
+		/* The first key of the role in each year (the second year's
+		 * comes with the algorithm rollover) is no rollover of it. */
+		unsigned firsts = (gen[r][0] > 0) + (gen[r][1] > 0);
+		roll[r] = total - firsts;
 		if (total > 0) {
 			printf("  %-4s %10u %10u %10u\n", roles[r], gen[r][0], gen[r][1], roll[r]);
 		}
@@ -1513,17 +1530,17 @@ int main(int argc, char **argv)
 	      nstorms);
 	CHECK(tot.failed_mixes == 0, "%" PRIu64 " mixes fail", tot.failed_mixes);
 	CHECK(tot.instants > 0 && tot.mixes > 0, "nothing checked");
-	if (var->csk) {
-		CHECK(roll[2] >= var->min_csk, "%u CSK rollovers, expected at least %u", roll[2],
-		      var->min_csk);
+	CHECK(roll[2] >= var->min_csk, "%u CSK rollovers, expected at least %u", roll[2],
+	      var->min_csk);
+	CHECK(roll[1] >= var->min_zsk, "%u ZSK rollovers, expected at least %u", roll[1],
+	      var->min_zsk);
+	CHECK(roll[0] >= var->min_ksk, "%u KSK rollovers, expected at least %u", roll[0],
+	      var->min_ksk);
+	if (var->keys_yaml_after != NULL ? var->csk_after : var->csk) {
 		CHECK(left[2] == 1 && left[0] == 0 && left[1] == 0,
 		      "keys left: %u CSK %u KSK %u ZSK, expected one CSK", left[2], left[0],
 		      left[1]);
 	} else {
-		CHECK(roll[1] >= var->min_zsk, "%u ZSK rollovers, expected at least %u", roll[1],
-		      var->min_zsk);
-		CHECK(roll[0] >= var->min_ksk, "%u KSK rollovers, expected at least %u", roll[0],
-		      var->min_ksk);
 		CHECK(left[0] == 1 && left[1] == 1 && left[2] == 0,
 		      "keys left: %u KSK %u ZSK %u CSK, expected one KSK and one ZSK", left[0],
 		      left[1], left[2]);
