@@ -8,7 +8,8 @@
  * rolls the KSK by double-DS instead of double-KSK), or one CSK (120 d) with
  * NSEC3 (variant csk). RSASHA256 for the first year; then signerd is
  * restarted with the same policy at ECDSAP256SHA256 (variant merge: with
- * one CSK in place of KSK + ZSK, a policy change), and the key manager
+ * one CSK in place of KSK + ZSK, a policy change; variant split: the
+ * reverse), and the key manager
  * rolls the algorithm. The parent is simulated in this process: a
  * DNS responder on 127.0.0.1 (UDP and TCP, libldns) answering ZONE/DS with
  * the parent's current DS set, which the signer polls as its parental agent.
@@ -45,7 +46,7 @@
  * meaningful and short, and its versions, which differ in the SOA only, are
  * not all recorded.
  *
- *   test_daemon_rollover SIGNERD SIGNER [kskzsk|csk|dds|merge]
+ *   test_daemon_rollover SIGNERD SIGNER [kskzsk|csk|dds|merge|split]
  *   SIGNER_TEST_SEED: the parent's random delays (printed); SIGNER_TEST_KEEP=1
  *   keeps the directory (signerd.log, signer.yaml).
  */
@@ -114,6 +115,9 @@ static const variant_t variants[] = {
          * ZSK rollovers in the first year, CSK ones in the second. */
         {"merge", false, false, "{ksk: {lifetime: 180d}, zsk: {lifetime: 30d}}", 10, 1, 2,
          "{csk: {lifetime: 120d}}", true},
+        /* The reverse: one CSK (NSEC3) split into KSK + ZSK. */
+        {"split", true, true, "{csk: {lifetime: 120d}}", 10, 1, 2,
+         "{ksk: {lifetime: 180d}, zsk: {lifetime: 30d}}", false},
 };
 
 static const variant_t *var;
@@ -1303,7 +1307,7 @@ static void check_all(int64_t from, int64_t to, check_totals_t *tot)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s SIGNERD SIGNER [kskzsk|csk|dds|merge]\n", argv[0]);
+		fprintf(stderr, "usage: %s SIGNERD SIGNER [kskzsk|csk|dds|merge|split]\n", argv[0]);
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
