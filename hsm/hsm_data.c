@@ -285,11 +285,6 @@ static const obj_t *find_nonce(const objset_t *set, uint64_t nonce)
 	return NULL;
 }
 
-/* Destroys every object below the greatest; the set keeps the survivors
- * (the greatest, and exact copies of it, which only a writer without our
- * CKA_OBJECT_ID makes: destroying one of two copies, raced by another node
- * destroying the other, could leave none). Thus a record's older objects, and
- * the losers of a simultaneous creation, go. */
 /* Whether no object of the record has this handle any more. */
 static bool object_gone(hsm_session_t *s, CK_SESSION_HANDLE h, const char *label,
                         CK_OBJECT_HANDLE handle)
@@ -320,6 +315,11 @@ static CK_RV destroy(hsm_session_t *s, CK_SESSION_HANDLE h, const char *label,
 	return rv;
 }
 
+/* Destroys every object below the greatest; the set keeps the survivors
+ * (the greatest, and exact copies of it, which only a writer without our
+ * CKA_OBJECT_ID makes: destroying one of two copies, raced by another node
+ * destroying the other, could leave none). Thus a record's older objects, and
+ * the losers of a simultaneous creation, go. */
 static CK_RV resolve(hsm_session_t *s, CK_SESSION_HANDLE h, const char *label, objset_t *set,
                      const char **func)
 {
