@@ -9,10 +9,10 @@
  * NSEC3 (variant csk). RSASHA256 for the first year; then signerd is
  * restarted with the same policy at ECDSAP256SHA256 (variant merge: with
  * one CSK in place of KSK + ZSK, a policy change; variant split: the
- * reverse), and the key manager
- * rolls the algorithm. The parent is simulated in this process: a
- * DNS responder on 127.0.0.1 (UDP and TCP, libldns) answering ZONE/DS with
- * the parent's current DS set, which the signer polls as its parental agent.
+ * reverse), and the key manager rolls the algorithm. The parent is
+ * simulated in this process: a DNS responder on 127.0.0.1 (UDP and TCP,
+ * libldns) answering ZONE/DS with the parent's current DS set, which the
+ * signer polls as its parental agent.
  * The parent reads the CDS RRset of every published zone version and, when
  * it differs from the DS set it has, applies it after a random delay of up to
  * 48 hours (DS TTL 1 day); the signer learns of it only by polling.
