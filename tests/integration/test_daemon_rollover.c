@@ -9,10 +9,10 @@
  * NSEC3 (variant csk). RSASHA256 for the first year; then signerd is
  * restarted with the same policy at ECDSAP256SHA256 (variant merge: with
  * one CSK in place of KSK + ZSK, a policy change; variant split: the
- * reverse), and the key manager rolls the algorithm. The parent is
- * simulated in this process: a DNS responder on 127.0.0.1 (UDP and TCP,
- * libldns) answering ZONE/DS with the parent's current DS set, which the
- * signer polls as its parental agent.
+ * reverse; variant denial: NSEC3 in place of NSEC), and the key manager
+ * rolls the algorithm. The parent is simulated in this process: a DNS
+ * responder on 127.0.0.1 (UDP and TCP, libldns) answering ZONE/DS with the
+ * parent's current DS set, which the signer polls as its parental agent.
  * The parent reads the CDS RRset of every published zone version and, when
  * it differs from the DS set it has, applies it after a random delay of up to
  * 48 hours (DS TTL 1 day); the signer learns of it only by polling.
@@ -46,7 +46,7 @@
  * meaningful and short, and its versions, which differ in the SOA only, are
  * not all recorded.
  *
- *   test_daemon_rollover SIGNERD SIGNER [kskzsk|csk|dds|merge|split]
+ *   test_daemon_rollover SIGNERD SIGNER [kskzsk|csk|dds|merge|split|denial]
  *   SIGNER_TEST_SEED: the parent's random delays (printed); SIGNER_TEST_KEEP=1
  *   keeps the directory (signerd.log, signer.yaml).
  */
@@ -98,26 +98,30 @@ typedef struct {
 	unsigned min_zsk, min_ksk, min_csk; /* rollovers expected (algorithm one apart) */
 	const char *keys_yaml_after;        /* from the restart on (NULL: the same) */
 	bool csk_after;
+	bool nsec3_flip; /* from the restart on, the other denial */
 } variant_t;
 
 static const variant_t variants[] = {
         {"kskzsk", false, false, "{ksk: {lifetime: 180d}, zsk: {lifetime: 30d}}", 20, 3, 0, NULL,
-         false},
-        {"csk", true, true, "{csk: {lifetime: 120d}}", 0, 0, 4, NULL, false},
+         false, false},
+        {"csk", true, true, "{csk: {lifetime: 120d}}", 0, 0, 4, NULL, false, false},
         /* KSK rollovers near d180 and d545 (the algorithm rollover at d365
          * starts the lifetime again); the next one, near d730, falls at
          * the end (double-KSK starts each earlier, by the DNSKEY's
          * pre-publication). */
         {"dds", false, false, "{ksk: {lifetime: 180d}, zsk: {lifetime: 30d}, ksk_roll: double_ds}",
-         20, 2, 0, NULL, false},
+         20, 2, 0, NULL, false, false},
         /* A policy change at the restart: KSK + ZSK (RSASHA256) to one CSK
          * (ECDSAP256SHA256), the roles and the algorithm in one rollover;
          * ZSK rollovers in the first year, CSK ones in the second. */
         {"merge", false, false, "{ksk: {lifetime: 180d}, zsk: {lifetime: 30d}}", 10, 1, 2,
-         "{csk: {lifetime: 120d}}", true},
+         "{csk: {lifetime: 120d}}", true, false},
         /* The reverse: one CSK (NSEC3) split into KSK + ZSK. */
         {"split", true, true, "{csk: {lifetime: 120d}}", 10, 1, 2,
-         "{ksk: {lifetime: 180d}, zsk: {lifetime: 30d}}", false},
+         "{ksk: {lifetime: 180d}, zsk: {lifetime: 30d}}", false, false},
+        /* A denial change at the restart: NSEC to NSEC3. */
+        {"denial", false, false, "{ksk: {lifetime: 180d}, zsk: {lifetime: 30d}}", 20, 3, 0, NULL,
+         false, true},
 };
 
 static const variant_t *var;
@@ -1194,8 +1198,8 @@ static void policy_yaml(char *out, size_t cap)
 	         "poll_interval: 1h, cds: true}\n",
 	         yaml_alg,
 	         after_restart && var->keys_yaml_after ? var->keys_yaml_after : var->keys_yaml,
-	         var->nsec3 ? "nsec3" : "nsec", ZONE_PROP, DS_TTL, PARENT_PROP,
-	         (unsigned)parent.port);
+	         var->nsec3 != (after_restart && var->nsec3_flip) ? "nsec3" : "nsec", ZONE_PROP,
+	         DS_TTL, PARENT_PROP, (unsigned)parent.port);
 }
 
 /* Rewrites signer.yaml with the policy of the second year: at algorithm
@@ -1307,7 +1311,8 @@ static void check_all(int64_t from, int64_t to, check_totals_t *tot)
 int main(int argc, char **argv)
 {
 	if (argc < 3) {
-		fprintf(stderr, "usage: %s SIGNERD SIGNER [kskzsk|csk|dds|merge|split]\n", argv[0]);
+		fprintf(stderr, "usage: %s SIGNERD SIGNER [kskzsk|csk|dds|merge|split|denial]\n",
+		        argv[0]);
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1549,6 +1554,18 @@ int main(int argc, char **argv)
 		      "keys left: %u KSK %u ZSK %u CSK, expected one KSK and one ZSK", left[0],
 		      left[1], left[2]);
 	}
+	/* The denial the policy asks for at the end (NSEC3PARAM at the apex
+	 * or not). */
+	bool nsec3_end = var->nsec3 != var->nsec3_flip, has_param = false;
+	for (size_t i = 0; i < last_lines.n; i++) {
+		char owner[512], type[32];
+		const char *rdata;
+		has_param = has_param || (split_line(last_lines.v[i], owner, sizeof(owner), type,
+		                                     sizeof(type), &rdata) &&
+		                          strcmp(type, "NSEC3PARAM") == 0);
+	}
+	CHECK(has_param == nsec3_end, "the last version %s NSEC3PARAM, the policy asks for %s",
+	      has_param ? "has" : "has no", nsec3_end ? "NSEC3" : "NSEC");
 	CHECK(alg_roll == 1,
 	      "no algorithm rollover to ECDSAP256SHA256 (%u keys of another "
 	      "algorithm left)",
