@@ -1340,6 +1340,17 @@ static size_t due_rrsets(const zone_t *z, int64_t now, int64_t before)
 	return n;
 }
 
+/* An incremental pass of r's zone over itself at r.p.timing.now (only
+ * signatures due change); asserts it is incremental. */
+static zone_t *refresh_pass(run_t *r, sign_zone_stats_t *st)
+{
+	zone_t *out = NULL;
+	messages[0] = '\0';
+	CU_ASSERT_EQUAL_FATAL(sign_zone_update(r->cur, r->cur, &keys, &r->p, &out, st), SIGN_OK);
+	CU_ASSERT_TRUE(st->incremental);
+	return out;
+}
+
 /* The clock moves on until a few signatures fall within refresh (those
  * whose jitter was smallest): an incremental pass re-signs those RRsets and
  * little else, and the whole verifier accepts the result at the new time.
@@ -1354,12 +1365,8 @@ static void test_sign_zone_update_refreshes_due_signatures(void)
 		r.p.timing.now = NOW + 9 * 86400 - 3300;
 		size_t due = due_rrsets(r.cur, r.p.timing.now, r.p.timing.now + r.p.timing.refresh);
 		CU_ASSERT(due > 0);
-		zone_t *out = NULL;
 		sign_zone_stats_t st;
-		messages[0] = '\0';
-		int ret = sign_zone_update(r.cur, r.cur, &keys, &r.p, &out, &st);
-		CU_ASSERT_EQUAL_FATAL(ret, SIGN_OK);
-		CU_ASSERT_TRUE(st.incremental);
+		zone_t *out = refresh_pass(&r, &st);
 		/* The due RRsets, the SOA, and at most the NSEC/NSEC3 records
 		 * those names' own records do not cover. */
 		CU_ASSERT(st.created >= due && st.created <= due + 2);
@@ -1374,8 +1381,8 @@ static void test_sign_zone_update_refreshes_due_signatures(void)
 		/* Everything due: a whole pass. */
 		r.p.timing.now = NOW + 9 * 86400 + 3600;
 		out = NULL;
-		ret = sign_zone_update(r.cur, r.cur, &keys, &r.p, &out, &st);
-		CU_ASSERT_EQUAL(ret, SIGN_ERR_WHOLE);
+		CU_ASSERT_EQUAL(sign_zone_update(r.cur, r.cur, &keys, &r.p, &out, &st),
+		                SIGN_ERR_WHOLE);
 		CU_ASSERT_PTR_NULL(out);
 		run_deinit(&r);
 	}
@@ -1402,12 +1409,8 @@ static void test_sign_zone_update_refreshes_at_the_boundary(void)
 		int64_t first = earliest(r.cur, NOW);
 		CU_ASSERT_FATAL(first != INT64_MAX);
 		r.p.timing.now = first - r.p.timing.refresh;
-		zone_t *out = NULL;
 		sign_zone_stats_t st;
-		messages[0] = '\0';
-		int ret = sign_zone_update(r.cur, r.cur, &keys, &r.p, &out, &st);
-		CU_ASSERT_EQUAL_FATAL(ret, SIGN_OK);
-		CU_ASSERT_TRUE(st.incremental);
+		zone_t *out = refresh_pass(&r, &st);
 		CU_ASSERT(st.created >= 2); /* the RRset due, and the SOA */
 		CU_ASSERT(earliest(out, r.p.timing.now) > first);
 		verify_whole(&r, out, r.cur, true);
